@@ -1,0 +1,122 @@
+#pragma once
+// taskgrid::Client — the native C++ client. Opens one ClientSession stream
+// to the scheduler, submits tasks and graphs, tracks the state of the keys
+// it holds, and fetches results directly from the workers that hold them
+// (Worker.GetData), never through the scheduler.
+//
+//   taskgrid::Client client("127.0.0.1:8786");
+//   auto f = client.Submit("inc", {taskgrid::Value::Int(1)});
+//   absl::StatusOr<taskgrid::Value> v = f.Result();   // 2
+//
+// Futures are reference-counted handles: when the last Future for a key is
+// destroyed, the client tells the scheduler it no longer wants the key.
+//
+// Thread-safety: Client and Future are safe to use from any thread.
+
+#include <chrono>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "common/value.h"
+#include "taskgrid/v1/common.pb.h"
+
+namespace taskgrid {
+
+class ClientImpl;
+struct FutureState;
+
+// Options of one task, as in distributed.Client.submit.
+struct SubmitOptions {
+  std::string key;         // empty: derived (pure: content hash; else unique)
+  bool pure = true;
+  std::string runtime = "builtin";
+  int retries = 0;
+  int64_t priority = 0;
+  std::vector<std::string> workers;
+  bool allow_other_workers = false;
+  std::map<std::string, double> resources;
+  ValueMap kwargs;
+};
+
+class Future {
+ public:
+  Future() = default;
+  const std::string& key() const;
+  // "pending", "finished", "error", "cancelled", "lost".
+  std::string status() const;
+  bool done() const;
+  // Waits for the key, then fetches its value from a worker holding it.
+  // An erred task returns a Status whose message names the key, function
+  // and error text.
+  absl::StatusOr<Value> Result() const;
+  absl::StatusOr<Value> Result(std::chrono::milliseconds timeout) const;
+  // Waits until done (or timeout); true when done.
+  bool Wait(std::chrono::milliseconds timeout = std::chrono::hours(24)) const;
+  // The error of an erred future (OK otherwise).
+  absl::Status Exception() const;
+  void Cancel() const;
+  // Use as an argument of another Submit: a reference to this key.
+  Value AsArg() const { return Value::Ref(key()); }
+  bool valid() const { return state_ != nullptr; }
+
+ private:
+  friend class ClientImpl;
+  explicit Future(std::shared_ptr<FutureState> s) : state_(std::move(s)) {}
+  std::shared_ptr<FutureState> state_;
+};
+
+class Client {
+ public:
+  // Connects and waits for the scheduler's welcome (fails after timeout).
+  static absl::StatusOr<std::unique_ptr<Client>> Connect(
+      const std::string& scheduler_address,
+      std::chrono::milliseconds timeout = std::chrono::seconds(10));
+  ~Client();
+
+  // Submits fn(*args) and wants its result. Arguments may be Future::AsArg()
+  // references, also nested inside lists and maps.
+  absl::StatusOr<Future> Submit(const std::string& fn, std::vector<Value> args,
+                                const SubmitOptions& opts = {});
+  // One task per element: fn(element) (element is passed as one argument,
+  // or when it is a list and `star` is true, as the argument list).
+  absl::StatusOr<std::vector<Future>> Map(const std::string& fn,
+                                          const std::vector<Value>& items,
+                                          const SubmitOptions& opts = {},
+                                          bool star = false);
+  // Results of many futures, fetched in parallel, in order; the first error
+  // is returned.
+  absl::StatusOr<std::vector<Value>> Gather(const std::vector<Future>& futures);
+  // Submits a whole graph (TaskSpec per key) and wants `keys`; returns their
+  // futures in the order of `keys`. The graph is rejected as a whole with a
+  // clear error (cycle, missing dependency, unknown function...).
+  absl::StatusOr<std::vector<Future>> SubmitGraph(
+      std::vector<v1::TaskSpec> tasks, const std::vector<std::string>& keys,
+      int64_t priority = 0);
+  // SubmitGraph + Gather.
+  absl::StatusOr<std::vector<Value>> Get(std::vector<v1::TaskSpec> tasks,
+                                         const std::vector<std::string>& keys);
+  // Futures in the order they finish.
+  class AsCompleted {
+   public:
+    // Next finished future; nullopt-like invalid Future when all are done.
+    Future Next();
+   private:
+    friend class Client;
+    std::shared_ptr<void> impl_;
+  };
+  AsCompleted AsCompletedIter(const std::vector<Future>& futures);
+  absl::Status Cancel(const std::vector<Future>& futures);
+  // Re-attach to a key someone else submitted (wants it).
+  Future FutureOf(const std::string& key);
+  const std::string& client_id() const;
+
+ private:
+  explicit Client(std::unique_ptr<ClientImpl> impl);
+  std::unique_ptr<ClientImpl> impl_;
+};
+
+}  // namespace taskgrid

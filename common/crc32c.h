@@ -1,0 +1,12 @@
+#pragma once
+// CRC-32C (Castagnoli), incremental: crc = Crc32cExtend(crc, data, n),
+// starting from 0. Uses SSE4.2 when the CPU has it.
+
+#include <cstddef>
+#include <cstdint>
+
+namespace taskgrid {
+
+uint32_t Crc32cExtend(uint32_t crc, const char* data, size_t n);
+
+}  // namespace taskgrid

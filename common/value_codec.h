@@ -1,0 +1,32 @@
+#pragma once
+// The binary form of a Value: exactly the protobuf wire encoding of
+// taskgrid.v1.Value, so any language can decode it with generated stubs,
+// but produced and parsed here without protobuf so that large bytes/array
+// payloads are never copied: encoding references them as segments, and
+// decoding slices them out of the received buffer.
+
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "common/blob.h"
+#include "common/value.h"
+
+namespace taskgrid {
+
+// An encoded value as a sequence of byte ranges (small framing pieces and
+// references to large payloads), in order.
+struct EncodedValue {
+  std::vector<Blob> segments;
+  size_t total_bytes = 0;
+  // Concatenates the segments (copies; for small values and tests).
+  std::string Flatten() const;
+};
+
+EncodedValue EncodeValue(const Value& v);
+// Nesting deeper than this is rejected by DecodeValue.
+inline constexpr int kMaxValueDepth = 100;
+// Decodes; bytes/array/pickle payloads share `buf`'s storage.
+absl::StatusOr<Value> DecodeValue(const Blob& buf);
+
+}  // namespace taskgrid

@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# Installs what taskgrid needs on Debian 12, idempotently: Debian packages
+# that are missing (skipped when present) and the prometheus-cpp source tree
+# at third_party/prometheus-cpp (copied from ../shared/third_party when it is
+# there, else downloaded from the pinned upstream release).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PACKAGES=(
+  build-essential cmake make pkg-config git ccache
+  libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
+  libabsl-dev nlohmann-json3-dev libcpp-httplib-dev libgoogle-glog-dev
+  libgtest-dev libgmock-dev libbenchmark-dev zlib1g-dev
+  libcivetweb-dev civetweb
+  bazel-bootstrap
+  python3 python3-grpcio python3-dask python3-distributed python3-numpy
+  python3-psutil python3-matplotlib
+)
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "setup: installing ${missing[*]}"
+  SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+  $SUDO apt-get update -q
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"
+else
+  echo "setup: system packages present"
+fi
+
+# prometheus-cpp v1.3.0 (not packaged by Debian).
+PROM_DIR=third_party/prometheus-cpp
+PROM_REPO="https://github.com/jupp0r/prometheus-cpp.git"
+PROM_TAG="v1.3.0"
+if [ ! -f "$PROM_DIR/CMakeLists.txt" ]; then
+  if [ -d ../shared/third_party/prometheus-cpp ]; then
+    echo "setup: prometheus-cpp from ../shared/third_party"
+    mkdir -p "$PROM_DIR"
+    cp -r ../shared/third_party/prometheus-cpp/. "$PROM_DIR/"
+    chmod -R u+w "$PROM_DIR"
+  else
+    # Fallback for machines with internet and no ../shared beside the clone.
+    echo "setup: fetching prometheus-cpp $PROM_TAG"
+    git clone --depth 1 --branch "$PROM_TAG" "$PROM_REPO" "$PROM_DIR"
+  fi
+fi
+echo "setup: done"
