@@ -1,0 +1,88 @@
+#include "services/scheduler/grpc_outbox.h"
+
+#include "services/scheduler/proto_convert.h"
+
+namespace taskgrid::scheduler {
+
+void GrpcOutbox::AttachWorker(WorkerId id, std::shared_ptr<WorkerOutlet> outlet) {
+  workers_[id].outlet = std::move(outlet);
+}
+
+void GrpcOutbox::DetachWorker(WorkerId id) { workers_.erase(id); }
+
+void GrpcOutbox::AttachClient(ClientId id, std::shared_ptr<ClientOutlet> outlet) {
+  clients_[id].outlet = std::move(outlet);
+}
+
+void GrpcOutbox::DetachClient(ClientId id) { clients_.erase(id); }
+
+v1::WorkerCommand* GrpcOutbox::AddWorkerCommand(WorkerId worker) {
+  auto it = workers_.find(worker);
+  if (it == workers_.end()) return nullptr;
+  if (it->second.pending.commands_size() == 0) dirty_workers_.push_back(worker);
+  return it->second.pending.add_commands();
+}
+
+v1::ClientEvent* GrpcOutbox::AddClientEvent(ClientId client) {
+  auto it = clients_.find(client);
+  if (it == clients_.end()) return nullptr;
+  if (it->second.pending.events_size() == 0) dirty_clients_.push_back(client);
+  return it->second.pending.add_events();
+}
+
+void GrpcOutbox::ComputeTask(WorkerId worker, const ComputeTaskCommand& cmd) {
+  v1::WorkerCommand* c = AddWorkerCommand(worker);
+  if (c == nullptr) return;
+  v1::ComputeTask* ct = c->mutable_compute_task();
+  ct->mutable_spec()->ParseFromString(*cmd.run_spec);
+  ct->set_priority(cmd.priority);
+  for (const auto& dep : cmd.who_has) {
+    v1::KeyLocation* loc = ct->add_who_has();
+    loc->set_key(dep.key);
+    loc->set_nbytes(dep.nbytes);
+    for (const auto& w : dep.workers) loc->add_workers(w);
+  }
+}
+
+void GrpcOutbox::FreeKeys(WorkerId worker, const std::vector<std::string>& keys) {
+  auto it = workers_.find(worker);
+  if (it == workers_.end()) return;
+  auto& pending = it->second.pending;
+  // Consecutive frees share one command.
+  v1::FreeKeys* free = nullptr;
+  if (pending.commands_size() > 0 && pending.commands().rbegin()->has_free_keys()) {
+    free = pending.mutable_commands()->rbegin()->mutable_free_keys();
+  } else {
+    free = AddWorkerCommand(worker)->mutable_free_keys();
+  }
+  for (const auto& k : keys) free->add_keys(k);
+}
+
+void GrpcOutbox::CloseWorker(WorkerId worker, const std::string& reason) {
+  if (v1::WorkerCommand* c = AddWorkerCommand(worker)) {
+    c->mutable_close()->set_reason(reason);
+  }
+}
+
+void GrpcOutbox::KeyEvent(ClientId client, const KeyEventOut& event) {
+  if (v1::ClientEvent* e = AddClientEvent(client)) ToProto(event, e->mutable_key_event());
+}
+
+void GrpcOutbox::Flush() {
+  for (WorkerId id : dirty_workers_) {
+    auto it = workers_.find(id);
+    if (it == workers_.end() || it->second.pending.commands_size() == 0) continue;
+    it->second.outlet->Send(std::move(it->second.pending));
+    it->second.pending.Clear();
+  }
+  dirty_workers_.clear();
+  for (ClientId id : dirty_clients_) {
+    auto it = clients_.find(id);
+    if (it == clients_.end() || it->second.pending.events_size() == 0) continue;
+    it->second.outlet->Send(std::move(it->second.pending));
+    it->second.pending.Clear();
+  }
+  dirty_clients_.clear();
+}
+
+}  // namespace taskgrid::scheduler

@@ -1,0 +1,98 @@
+// taskgrid-scheduler: parses flags and wires the service; nothing else.
+
+#include <glog/logging.h>
+#include <grpcpp/grpcpp.h>
+#include <signal.h>
+
+#include <chrono>
+#include <cstdio>
+#include <iostream>
+
+#include "absl/strings/str_cat.h"
+#include "common/flags.h"
+#include "common/grpc_util.h"
+#include "common/logging.h"
+#include "services/scheduler/scheduler_metrics.h"
+#include "services/scheduler/scheduler_service.h"
+
+namespace {
+
+constexpr char kUsage[] =
+    "usage: taskgrid-scheduler [--host 0.0.0.0] [--port 8786] [--metrics-port 9786]\n"
+    "                          [--worker-timeout SECONDS]\n"
+    "Every flag may also be set as TASKGRID_<FLAG> (e.g. TASKGRID_PORT).\n"
+    "--port 0 / --metrics-port 0 pick free ports; --metrics-port -1 disables metrics.\n";
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  using namespace taskgrid;
+  InitLogging(argv[0]);
+  auto flags = Flags::Parse(argc, argv, {"host", "port", "metrics-port", "worker-timeout", "help"},
+                            {"help"});
+  if (!flags.ok()) {
+    std::cerr << "taskgrid-scheduler: " << flags.status().message() << "\n" << kUsage;
+    return 2;
+  }
+  if (flags->GetBool("help")) {
+    std::cout << kUsage;
+    return 0;
+  }
+  const std::string host = flags->GetString("host", "0.0.0.0");
+  auto port = flags->GetInt("port", 8786);
+  auto metrics_port = flags->GetInt("metrics-port", 9786);
+  auto worker_timeout = flags->GetInt("worker-timeout", 30);
+  for (const auto* v : {&port, &metrics_port, &worker_timeout}) {
+    if (!v->ok()) {
+      std::cerr << "taskgrid-scheduler: " << v->status().message() << "\n";
+      return 2;
+    }
+  }
+
+  // Block termination signals in every thread; main waits for them below.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+  std::unique_ptr<scheduler::SchedulerMetrics> metrics;
+  if (*metrics_port >= 0) {
+    try {
+      metrics = std::make_unique<scheduler::SchedulerMetrics>(
+          absl::StrCat(host, ":", *metrics_port));
+    } catch (const std::exception& e) {
+      std::cerr << "taskgrid-scheduler: cannot serve metrics on port " << *metrics_port
+                << ": " << e.what() << "\n";
+      return 1;
+    }
+  }
+  scheduler::SchedulerService::Options options;
+  options.state.worker_timeout_seconds = static_cast<double>(*worker_timeout);
+  scheduler::SchedulerService service(options, metrics.get());
+
+  grpc::ServerBuilder builder;
+  ConfigureServerBuilder(&builder);
+  int selected_port = 0;
+  builder.AddListeningPort(absl::StrCat(host, ":", *port), grpc::InsecureServerCredentials(),
+                           &selected_port);
+  builder.RegisterService(&service);
+  std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
+  if (server == nullptr || selected_port == 0) {
+    std::cerr << "taskgrid-scheduler: cannot listen on " << host << ":" << *port << "\n";
+    return 1;
+  }
+  service.Start();
+  LOG(INFO) << "scheduler " << service.scheduler_id() << " listening on " << host << ":"
+            << selected_port << ", metrics on port " << (metrics ? metrics->port() : -1);
+  std::cout << "taskgrid-scheduler listening on " << host << ":" << selected_port
+            << " metrics " << (metrics ? metrics->port() : -1) << std::endl;
+
+  int sig = 0;
+  sigwait(&signals, &sig);
+  LOG(INFO) << "scheduler stopping (signal " << sig << ")";
+  server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));
+  service.Stop();
+  LOG(INFO) << "scheduler stopped";
+  return 0;
+}

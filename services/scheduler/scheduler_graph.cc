@@ -1,0 +1,173 @@
+// SchedulerState::UpdateGraph: validating and adding a client's tasks.
+
+#include <cmath>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "services/scheduler/scheduler_model.h"
+#include "services/scheduler/scheduler_state.h"
+
+namespace taskgrid::scheduler {
+namespace {
+
+// Runtimes whose workers list every function they offer; for the others
+// (python, exec) the function travels with the task.
+bool RuntimeListsFunctions(const std::string& runtime) {
+  return runtime == "builtin" || runtime == "plugin";
+}
+
+std::string FunctionId(const TaskDef& d) {
+  return absl::StrCat(d.runtime.empty() ? "builtin" : d.runtime, "/", d.function);
+}
+
+}  // namespace
+
+absl::Status SchedulerState::ValidateUpdate(
+    const std::vector<TaskDef>& tasks, const std::vector<std::string>& wanted) const {
+  absl::flat_hash_map<std::string_view, const TaskDef*> incoming;
+  incoming.reserve(tasks.size());
+  for (const TaskDef& d : tasks) {
+    if (d.key.empty()) return absl::InvalidArgumentError("a task has an empty key");
+    if (!incoming.emplace(d.key, &d).second) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("task \"", d.key, "\" appears twice in the graph"));
+    }
+    if (d.function.empty()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("task \"", d.key, "\" has no function"));
+    }
+    const std::string runtime = d.runtime.empty() ? "builtin" : d.runtime;
+    if (RuntimeListsFunctions(runtime) && !ever_offered_.empty() &&
+        !ever_offered_.contains(FunctionId(d))) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("task \"", d.key, "\": unknown function \"", d.function,
+                       "\" in runtime ", runtime, " (no worker offers it)"));
+    }
+    if (d.retries < 0) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("task \"", d.key, "\": retries must be >= 0"));
+    }
+    for (const auto& [name, amount] : d.resources) {
+      if (!(amount >= 0) || std::isinf(amount)) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("task \"", d.key, "\": resource ", name,
+                         " must be a finite number >= 0"));
+      }
+    }
+    if (const Task* existing = Find(d.key); existing != nullptr &&
+        existing->run_spec != d.run_spec) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "task \"", d.key, "\" already exists with a different definition"));
+    }
+  }
+  for (const TaskDef& d : tasks) {
+    for (const auto& dep : d.dependencies) {
+      if (dep == d.key) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("task \"", d.key, "\" depends on itself"));
+      }
+      if (!incoming.contains(dep) && Find(dep) == nullptr) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            "task \"", d.key, "\" depends on missing key \"", dep, "\""));
+      }
+    }
+  }
+  // Cycles can only run through new tasks: known tasks never depend on
+  // keys that did not exist when they were added. Iterative DFS, colours:
+  // 0 unvisited, 1 on the stack, 2 done.
+  absl::flat_hash_map<std::string_view, int> colour;
+  colour.reserve(incoming.size());
+  for (const TaskDef& root : tasks) {
+    if (colour[root.key] != 0) continue;
+    std::vector<std::pair<const TaskDef*, size_t>> stack{{&root, 0}};
+    colour[root.key] = 1;
+    while (!stack.empty()) {
+      auto& [def, next] = stack.back();
+      if (next == def->dependencies.size()) {
+        colour[def->key] = 2;
+        stack.pop_back();
+        continue;
+      }
+      const std::string& dep = def->dependencies[next++];
+      auto in = incoming.find(dep);
+      if (in == incoming.end() || Find(dep) != nullptr) continue;
+      int& c = colour[dep];
+      if (c == 1) {
+        std::vector<std::string> cycle;
+        bool on = false;
+        for (const auto& frame : stack) {
+          if (frame.first->key == dep) on = true;
+          if (on) cycle.push_back(frame.first->key);
+        }
+        cycle.push_back(dep);
+        return absl::InvalidArgumentError(absl::StrCat(
+            "the graph has a cycle: ", absl::StrJoin(cycle, " -> ")));
+      }
+      if (c == 0) {
+        c = 1;
+        stack.emplace_back(in->second, 0);
+      }
+    }
+  }
+  for (const auto& key : wanted) {
+    if (!incoming.contains(key) && Find(key) == nullptr) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("wanted key \"", key, "\" is not in the graph"));
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<int> SchedulerState::UpdateGraph(ClientId client,
+                                                std::vector<TaskDef> tasks,
+                                                const std::vector<std::string>& wanted,
+                                                int64_t priority) {
+  if (!clients_.contains(client)) {
+    return absl::FailedPreconditionError("unknown client session");
+  }
+  if (absl::Status s = ValidateUpdate(tasks, wanted); !s.ok()) return s;
+
+  // Create the new tasks first, then link dependencies (order-independent).
+  std::vector<Task*> created(tasks.size(), nullptr);
+  for (size_t i = 0; i < tasks.size(); ++i) {
+    TaskDef& d = tasks[i];
+    if (Find(d.key) != nullptr) continue;
+    auto t = std::make_unique<Task>();
+    t->key = d.key;
+    t->run_spec = std::move(d.run_spec);
+    t->fn = StatsFor(FunctionId(d));
+    t->priority = priority + d.priority;
+    t->seq = next_seq_++;
+    t->retries_left = d.retries;
+    if (!d.workers.empty() || !d.resources.empty()) {
+      t->restrictions = std::make_unique<Restrictions>();
+      t->restrictions->workers = std::move(d.workers);
+      t->restrictions->allow_other_workers = d.allow_other_workers;
+      t->restrictions->resources.assign(d.resources.begin(), d.resources.end());
+    }
+    ++counts_[static_cast<int>(KeyStatus::kReleased)];
+    created[i] = t.get();
+    tasks_.emplace(created[i]->key, std::move(t));
+  }
+  int added = 0;
+  for (size_t i = 0; i < tasks.size(); ++i) {
+    Task* t = created[i];
+    if (t == nullptr) continue;
+    ++added;
+    t->deps.reserve(tasks[i].dependencies.size());
+    for (const auto& dep_key : tasks[i].dependencies) {
+      Task* d = Find(dep_key);
+      if (d->dependents.insert(t).second) t->deps.push_back(d);
+    }
+  }
+  for (const auto& key : wanted) Want(client, Find(key));
+  // New tasks nobody needs are dropped at once.
+  for (Task* t : created) {
+    if (t != nullptr) forget_candidates_.push_back(t);
+  }
+  Drain();
+  return added;
+}
+
+}  // namespace taskgrid::scheduler

@@ -1,0 +1,76 @@
+#pragma once
+// The state machine's internal records (tasks, workers, function
+// statistics). Only SchedulerState and its own source files use these.
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/container/flat_hash_set.h"
+#include "absl/container/inlined_vector.h"
+#include "services/scheduler/scheduler_types.h"
+
+namespace taskgrid::scheduler {
+
+struct Worker;
+
+// Learned run time of one function ("runtime/name").
+struct FunctionStats {
+  std::string id;
+  double avg_duration = -1;  // seconds; < 0 until the first completion
+  int64_t completed = 0;
+  void Observe(double seconds) {
+    avg_duration = completed == 0 ? seconds : 0.75 * avg_duration + 0.25 * seconds;
+    ++completed;
+  }
+};
+
+struct Restrictions {
+  std::vector<std::string> workers;  // names or addresses
+  bool allow_other_workers = false;
+  std::vector<std::pair<std::string, double>> resources;
+};
+
+struct Task {
+  std::string key;
+  KeyStatus status = KeyStatus::kReleased;
+  std::string run_spec;
+  FunctionStats* fn = nullptr;
+  int64_t priority = 0;
+  uint64_t seq = 0;
+  int retries_left = 0;
+  int suspicious = 0;  // workers that died while running it
+  std::vector<Task*> deps;
+  absl::flat_hash_set<Task*> dependents;
+  uint32_t missing = 0;  // deps not in memory, while waiting
+  uint32_t waiters = 0;  // dependents that still need this value
+  absl::InlinedVector<Worker*, 1> who_has;
+  Worker* processing_on = nullptr;
+  double occupancy_charge = 0;
+  int64_t nbytes = 0;
+  std::string type_name;
+  absl::InlinedVector<ClientId, 1> who_wants;
+  std::shared_ptr<const ErrorInfo> error;
+  std::unique_ptr<Restrictions> restrictions;
+};
+
+struct Worker {
+  WorkerId id = kNoWorker;
+  WorkerDef def;
+  absl::flat_hash_set<std::string> functions;
+  absl::flat_hash_set<Task*> processing;
+  absl::flat_hash_set<Task*> has_what;
+  double occupancy = 0;  // estimated seconds of queued work
+  int64_t bytes_held = 0;
+  int64_t memory_bytes = 0;
+  double last_seen = 0;
+};
+
+// A task needs its dependencies' values while in one of these states.
+inline bool NeedsDeps(KeyStatus s) {
+  return s == KeyStatus::kWaiting || s == KeyStatus::kProcessing ||
+         s == KeyStatus::kNoWorker || s == KeyStatus::kQueued;
+}
+
+}  // namespace taskgrid::scheduler

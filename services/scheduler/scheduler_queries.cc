@@ -1,0 +1,153 @@
+// SchedulerState queries and the invariant check used by tests.
+
+#include <algorithm>
+
+#include "absl/strings/str_cat.h"
+#include "services/scheduler/scheduler_model.h"
+#include "services/scheduler/scheduler_state.h"
+
+namespace taskgrid::scheduler {
+
+std::vector<SchedulerState::WorkerView> SchedulerState::Workers() const {
+  std::vector<WorkerView> out;
+  for (const Worker* w : worker_order_) {
+    out.push_back(WorkerView{w->id, w->def, static_cast<int>(w->processing.size()),
+                             static_cast<int>(w->has_what.size()), w->bytes_held,
+                             w->memory_bytes, w->last_seen});
+  }
+  return out;
+}
+
+std::optional<WorkerId> SchedulerState::FindWorker(const std::string& address_or_name) const {
+  for (const Worker* w : worker_order_) {
+    if (w->def.address == address_or_name) return w->id;
+  }
+  for (const Worker* w : worker_order_) {
+    if (!w->def.name.empty() && w->def.name == address_or_name) return w->id;
+  }
+  return std::nullopt;
+}
+
+std::map<std::string, int64_t> SchedulerState::CountsByStatus() const {
+  std::map<std::string, int64_t> out;
+  for (int s = 0; s < 10; ++s) {
+    if (counts_[s] != 0) out[KeyStatusName(static_cast<KeyStatus>(s))] = counts_[s];
+  }
+  return out;
+}
+
+std::vector<DepLocation> SchedulerState::WhoHas(const std::vector<std::string>& keys) const {
+  std::vector<DepLocation> out;
+  auto add = [&out](const Task* t) {
+    DepLocation loc;
+    loc.key = t->key;
+    loc.nbytes = t->nbytes;
+    for (const Worker* w : t->who_has) loc.workers.push_back(w->def.address);
+    out.push_back(std::move(loc));
+  };
+  if (keys.empty()) {
+    for (const auto& [k, t] : tasks_) {
+      if (t->status == KeyStatus::kMemory) add(t.get());
+    }
+    std::sort(out.begin(), out.end(),
+              [](const DepLocation& a, const DepLocation& b) { return a.key < b.key; });
+  } else {
+    for (const auto& key : keys) {
+      if (const Task* t = Find(key)) add(t);
+    }
+  }
+  return out;
+}
+
+std::optional<KeyStatus> SchedulerState::StatusOf(const std::string& key) const {
+  const Task* t = Find(key);
+  if (t == nullptr) return std::nullopt;
+  return t->status;
+}
+
+std::vector<std::string> SchedulerState::FunctionsOffered() const {
+  std::vector<std::string> out;
+  for (const auto& [f, n] : offered_) out.push_back(f);
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+absl::Status SchedulerState::Validate() const {
+  int64_t counts[10] = {};
+  for (const auto& [key, tp] : tasks_) {
+    const Task* t = tp.get();
+    ++counts[static_cast<int>(t->status)];
+    auto fail = [&](const std::string& what) {
+      return absl::InternalError(absl::StrCat("task ", t->key, " (",
+                                              KeyStatusName(t->status), "): ", what));
+    };
+    uint32_t waiters = 0;
+    for (const Task* dep : t->dependents) {
+      if (NeedsDeps(dep->status)) ++waiters;
+      if (std::find(dep->deps.begin(), dep->deps.end(), t) == dep->deps.end()) {
+        return fail("dependent " + dep->key + " does not list it");
+      }
+    }
+    if (waiters != t->waiters) {
+      return fail(absl::StrCat("waiters ", t->waiters, " != ", waiters));
+    }
+    if (t->status == KeyStatus::kWaiting) {
+      uint32_t missing = 0;
+      for (const Task* d : t->deps) missing += d->status != KeyStatus::kMemory;
+      if (missing != t->missing) {
+        return fail(absl::StrCat("missing ", t->missing, " != ", missing));
+      }
+      if (missing == 0) return fail("waiting with every dependency in memory");
+    }
+    if (t->status == KeyStatus::kMemory) {
+      if (t->who_has.empty()) return fail("in memory with no holder");
+      if (t->who_wants.empty() && t->waiters == 0) return fail("in memory but unwanted");
+    } else if (!t->who_has.empty()) {
+      return fail("has holders but is not in memory");
+    }
+    for (const Worker* w : t->who_has) {
+      if (!w->has_what.contains(t)) return fail("holder " + w->def.address + " lacks it");
+    }
+    if (t->status == KeyStatus::kProcessing) {
+      if (t->processing_on == nullptr || !t->processing_on->processing.contains(t)) {
+        return fail("processing but not on its worker");
+      }
+    } else if (t->processing_on != nullptr) {
+      return fail("has a worker but is not processing");
+    }
+    if ((t->status == KeyStatus::kReleased || t->status == KeyStatus::kErred) &&
+        t->who_wants.empty() && t->dependents.empty()) {
+      return fail("should have been forgotten");
+    }
+    if (t->status == KeyStatus::kReleased && (!t->who_wants.empty() || t->waiters > 0)) {
+      return fail("released although needed");
+    }
+    for (ClientId c : t->who_wants) {
+      auto it = clients_.find(c);
+      if (it == clients_.end() || !it->second.wants.contains(t)) {
+        return fail(absl::StrCat("client ", c, " does not list it"));
+      }
+    }
+  }
+  for (int s = 0; s < 10; ++s) {
+    if (counts[s] != counts_[s]) {
+      return absl::InternalError(absl::StrCat("count of ", KeyStatusName(static_cast<KeyStatus>(s)),
+                                              " is ", counts_[s], ", actual ", counts[s]));
+    }
+  }
+  for (const auto& [id, w] : workers_) {
+    for (const Task* t : w->processing) {
+      if (t->processing_on != w.get()) {
+        return absl::InternalError("worker " + w->def.address + " processes " + t->key +
+                                   " which is not on it");
+      }
+    }
+  }
+  if (!ready_.empty() || !release_candidates_.empty() || !forget_candidates_.empty() ||
+      !compute_candidates_.empty() || !graveyard_.empty()) {
+    return absl::InternalError("work lists not drained");
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace taskgrid::scheduler

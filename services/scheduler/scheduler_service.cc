@@ -1,0 +1,151 @@
+#include "services/scheduler/scheduler_service.h"
+
+#include <glog/logging.h>
+
+#include <chrono>
+#include <random>
+
+#include "absl/strings/str_format.h"
+#include "services/scheduler/proto_convert.h"
+#include "services/scheduler/scheduler_metrics.h"
+#include "services/scheduler/session_reactors.h"
+
+namespace taskgrid::scheduler {
+namespace {
+
+double MonotonicNow() {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+std::string NewSchedulerId() {
+  std::random_device rd;
+  return absl::StrFormat("scheduler-%08x", rd());
+}
+
+}  // namespace
+
+SchedulerService::SchedulerService(Options options, SchedulerMetrics* metrics)
+    : options_(options),
+      metrics_(metrics),
+      scheduler_id_(NewSchedulerId()),
+      start_time_(MonotonicNow()) {
+  state_ = std::make_unique<SchedulerState>(&outbox_, MonotonicNow, options_.state);
+  loop_ = std::make_unique<EventLoop>([this] { outbox_.Flush(); }, [this] { Tick(); },
+                                      0.5);
+}
+
+SchedulerService::~SchedulerService() { Stop(); }
+
+void SchedulerService::Start() { loop_->Start(); }
+
+void SchedulerService::Stop() { loop_->Stop(); }
+
+void SchedulerService::Tick() {
+  for (WorkerId id : state_->CheckWorkerTimeouts()) {
+    LOG(WARNING) << "worker " << id << " missed its heartbeats; removed";
+    outbox_.DetachWorker(id);
+  }
+  if (metrics_ != nullptr) {
+    metrics_->Update(state_->CountsByStatus(), state_->num_workers(), state_->num_clients(),
+                     state_->transitions(), loop_->last_queue_delay());
+  }
+}
+
+grpc::ServerBidiReactor<v1::ClientBatch, v1::ClientEventBatch>*
+SchedulerService::ClientSession(grpc::CallbackServerContext* ctx) {
+  return NewClientSession(this, ctx);
+}
+
+grpc::ServerBidiReactor<v1::WorkerBatch, v1::WorkerCommandBatch>*
+SchedulerService::WorkerSession(grpc::CallbackServerContext* ctx) {
+  return NewWorkerSession(this, ctx);
+}
+
+grpc::ServerUnaryReactor* SchedulerService::ClusterInfo(grpc::CallbackServerContext* ctx,
+                                                        const v1::ClusterInfoRequest*,
+                                                        v1::ClusterInfoResponse* resp) {
+  auto* reactor = ctx->DefaultReactor();
+  loop_->Post([this, reactor, resp] {
+    resp->set_scheduler_id(scheduler_id_);
+    const double now = MonotonicNow();
+    for (const auto& w : state_->Workers()) {
+      v1::WorkerInfo* info = resp->add_workers();
+      info->set_id(std::to_string(w.id));
+      info->set_address(w.def.address);
+      info->set_name(w.def.name);
+      info->set_nthreads(w.def.nthreads);
+      info->set_memory_limit(w.def.memory_limit);
+      info->set_memory_bytes(w.memory_bytes);
+      info->mutable_resources()->insert(w.def.resources.begin(), w.def.resources.end());
+      info->set_processing(w.processing);
+      info->set_keys_held(w.keys_held);
+      info->set_metrics_address(w.def.metrics_address);
+      info->set_last_seen_seconds_ago(now - w.last_seen);
+    }
+    for (const auto& [state, n] : state_->CountsByStatus()) {
+      (*resp->mutable_tasks_by_state())[state] = n;
+    }
+    resp->set_clients(static_cast<int32_t>(state_->num_clients()));
+    for (const auto& f : state_->FunctionsOffered()) resp->add_functions(f);
+    resp->set_uptime_seconds(now - start_time_);
+    reactor->Finish(grpc::Status::OK);
+  });
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* SchedulerService::RetireWorkers(
+    grpc::CallbackServerContext* ctx, const v1::RetireWorkersRequest* req,
+    v1::RetireWorkersResponse* resp) {
+  auto* reactor = ctx->DefaultReactor();
+  loop_->Post([this, reactor, req, resp] {
+    for (const auto& name : req->workers()) {
+      auto id = state_->FindWorker(name);
+      if (!id) {
+        reactor->Finish(grpc::Status(grpc::StatusCode::NOT_FOUND,
+                                     "no connected worker named or at " + name));
+        return;
+      }
+    }
+    for (const auto& name : req->workers()) {
+      WorkerId id = *state_->FindWorker(name);
+      for (const auto& w : state_->Workers()) {
+        if (w.id == id) resp->add_retired(w.def.address);
+      }
+      outbox_.CloseWorker(id, "retired by request");
+    }
+    reactor->Finish(grpc::Status::OK);
+  });
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* SchedulerService::WhoHas(grpc::CallbackServerContext* ctx,
+                                                   const v1::WhoHasRequest* req,
+                                                   v1::WhoHasResponse* resp) {
+  auto* reactor = ctx->DefaultReactor();
+  loop_->Post([this, reactor, req, resp] {
+    for (const auto& loc :
+         state_->WhoHas({req->keys().begin(), req->keys().end()})) {
+      v1::KeyLocation* out = resp->add_locations();
+      out->set_key(loc.key);
+      out->set_nbytes(loc.nbytes);
+      for (const auto& w : loc.workers) out->add_workers(w);
+    }
+    reactor->Finish(grpc::Status::OK);
+  });
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* SchedulerService::Restart(grpc::CallbackServerContext* ctx,
+                                                    const v1::RestartRequest*,
+                                                    v1::RestartResponse* resp) {
+  auto* reactor = ctx->DefaultReactor();
+  loop_->Post([this, reactor, resp] {
+    resp->set_tasks_forgotten(state_->Restart());
+    LOG(INFO) << "restart: forgot " << resp->tasks_forgotten() << " tasks";
+    reactor->Finish(grpc::Status::OK);
+  });
+  return reactor;
+}
+
+}  // namespace taskgrid::scheduler

@@ -1,0 +1,75 @@
+#pragma once
+// SchedulerService: the gRPC adapter of the scheduler (callback API). It
+// owns the client-session and worker-session streams, converts messages,
+// and feeds the SchedulerState on its single EventLoop thread; the state
+// machine's outputs leave through GrpcOutbox, batched per stream.
+//
+// Thread-safety: gRPC calls the service from its own threads; all state is
+// touched only on the event loop.
+
+#include <atomic>
+#include <memory>
+#include <string>
+
+#include "services/scheduler/event_loop.h"
+#include "services/scheduler/grpc_outbox.h"
+#include "services/scheduler/scheduler_state.h"
+#include "taskgrid/v1/scheduler.grpc.pb.h"
+
+namespace taskgrid::scheduler {
+
+class SchedulerMetrics;
+
+class SchedulerService final : public v1::Scheduler::CallbackService {
+ public:
+  struct Options {
+    SchedulerState::Options state;
+    double heartbeat_interval_seconds = 1.0;
+    // A session whose unsent messages pass this is disconnected.
+    size_t max_queued_bytes = size_t{512} << 20;
+  };
+  // `metrics` may be null.
+  SchedulerService(Options options, SchedulerMetrics* metrics);
+  ~SchedulerService() override;
+
+  void Start();
+  // Stops the event loop (call after the gRPC server has shut down).
+  void Stop();
+  const std::string& scheduler_id() const { return scheduler_id_; }
+
+  grpc::ServerBidiReactor<v1::ClientBatch, v1::ClientEventBatch>* ClientSession(
+      grpc::CallbackServerContext* ctx) override;
+  grpc::ServerBidiReactor<v1::WorkerBatch, v1::WorkerCommandBatch>* WorkerSession(
+      grpc::CallbackServerContext* ctx) override;
+  grpc::ServerUnaryReactor* ClusterInfo(grpc::CallbackServerContext* ctx,
+                                        const v1::ClusterInfoRequest* req,
+                                        v1::ClusterInfoResponse* resp) override;
+  grpc::ServerUnaryReactor* RetireWorkers(grpc::CallbackServerContext* ctx,
+                                          const v1::RetireWorkersRequest* req,
+                                          v1::RetireWorkersResponse* resp) override;
+  grpc::ServerUnaryReactor* WhoHas(grpc::CallbackServerContext* ctx,
+                                   const v1::WhoHasRequest* req,
+                                   v1::WhoHasResponse* resp) override;
+  grpc::ServerUnaryReactor* Restart(grpc::CallbackServerContext* ctx,
+                                    const v1::RestartRequest* req,
+                                    v1::RestartResponse* resp) override;
+
+  // For the session reactors (loop thread only).
+  EventLoop& loop() { return *loop_; }
+  SchedulerState& state() { return *state_; }
+  GrpcOutbox& outbox() { return outbox_; }
+  const Options& options() const { return options_; }
+
+ private:
+  void Tick();
+
+  Options options_;
+  SchedulerMetrics* metrics_;
+  std::string scheduler_id_;
+  double start_time_;
+  GrpcOutbox outbox_;
+  std::unique_ptr<SchedulerState> state_;
+  std::unique_ptr<EventLoop> loop_;
+};
+
+}  // namespace taskgrid::scheduler

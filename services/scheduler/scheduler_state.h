@@ -1,0 +1,196 @@
+#pragma once
+// SchedulerState: taskgrid's scheduling brain, a single-threaded,
+// event-driven state machine with no transport inside it.
+//
+// Inputs are events (a client added tasks, a worker finished a task, a
+// worker disappeared, time passed); outputs go to a SchedulerOutbox
+// (compute-task and free-keys commands for workers, key events for
+// clients). The gRPC adapter feeds it from one event-loop thread; tests
+// drive it directly with fake workers and an injected clock.
+//
+// Task life cycle (as in Dask.distributed):
+//   released -> waiting -> processing -> memory | erred, and forgotten once
+//   no client wants a key and no task that still needs it remains.
+// A task that is ready but that no connected worker can run is no-worker
+// until a suitable worker joins.
+//
+// Invariants (checked by Validate(), used by every test):
+//  - a task in waiting has `missing` == number of dependencies not in memory;
+//  - `waiters` of a task == number of its dependents in waiting, no-worker or
+//    processing (they still need its value);
+//  - a task in memory has at least one holder, and every holder lists it;
+//  - a task in processing is in exactly its worker's processing set;
+//  - a task in memory is kept only while some client wants it or waiters > 0
+//    (otherwise its value is freed and it drops to released);
+//  - a released/erred task that nobody wants and no task depends on is
+//    forgotten.
+//
+// Thread-safety: none; call from one thread.
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
+#include "absl/status/statusor.h"
+#include "services/scheduler/scheduler_types.h"
+
+namespace taskgrid::scheduler {
+
+struct Task;
+struct Worker;
+struct FunctionStats;
+
+class SchedulerState {
+ public:
+  struct Options {
+    // A worker silent for this long is removed (its tasks rescheduled).
+    double worker_timeout_seconds = 30.0;
+    // A task whose worker died while running it this many times errs.
+    int allowed_failures = 3;
+    // Duration assumed for a function before any completion was seen.
+    double default_task_duration = 0.0005;
+    // Assumed worker-to-worker bandwidth (bytes/s) for transfer costs.
+    double bandwidth = 500e6;
+  };
+  // Seconds on some monotonic scale.
+  using Clock = std::function<double()>;
+
+  SchedulerState(SchedulerOutbox* outbox, Clock clock, Options options);
+  SchedulerState(SchedulerOutbox* outbox, Clock clock)
+      : SchedulerState(outbox, std::move(clock), Options()) {}
+  ~SchedulerState();
+  SchedulerState(const SchedulerState&) = delete;
+  SchedulerState& operator=(const SchedulerState&) = delete;
+
+  // ---- clients
+  ClientId AddClient(const std::string& name);
+  // Releases everything the client wanted.
+  void RemoveClient(ClientId client);
+  // Adds `tasks` and makes `client` want `wanted`, all or nothing. Errors
+  // (InvalidArgument) name the offending task: empty or duplicate key, a key
+  // already known with another definition, a dependency on a missing key, a
+  // cycle, a function no worker offers, a wanted key that doesn't exist.
+  // Returns the number of tasks added (known keys are shared, not re-added).
+  absl::StatusOr<int> UpdateGraph(ClientId client, std::vector<TaskDef> tasks,
+                                  const std::vector<std::string>& wanted,
+                                  int64_t priority);
+  void ReleaseKeys(ClientId client, const std::vector<std::string>& keys);
+  // Cancels the keys, and the dependents of theirs the client wants: the
+  // client gets a cancelled event for each and stops wanting it.
+  // Without `force`, keys other clients also want stay theirs.
+  void CancelKeys(ClientId client, const std::vector<std::string>& keys,
+                  bool force = false);
+
+  // ---- workers
+  // AlreadyExists if a worker with the same address is connected.
+  absl::StatusOr<WorkerId> AddWorker(WorkerDef def);
+  void RemoveWorker(WorkerId worker, const std::string& reason);
+  void Heartbeat(WorkerId worker, int64_t memory_bytes);
+  void TaskFinished(WorkerId worker, const std::string& key, int64_t nbytes,
+                    const std::string& type_name, double duration_seconds);
+  void TaskErred(WorkerId worker, const std::string& key, ErrorInfo error);
+  // `worker` could not fetch these dependencies of `key` from the listed
+  // holders: forget those replicas and reschedule `key`.
+  void MissingData(WorkerId worker, const std::string& key,
+                   const std::vector<DepLocation>& missing);
+  // The worker now also holds these keys (fetched replicas).
+  void KeysAdded(WorkerId worker, const std::vector<DepLocation>& keys);
+  void KeysLost(WorkerId worker, const std::vector<std::string>& keys);
+  // Removes workers silent for longer than the timeout; returns them.
+  std::vector<WorkerId> CheckWorkerTimeouts();
+  // Forgets every task (clients get cancelled events) and frees all data.
+  int Restart();
+
+  // ---- queries
+  struct WorkerView {
+    WorkerId id;
+    WorkerDef def;
+    int processing;
+    int keys_held;
+    int64_t bytes_held;
+    int64_t memory_bytes;
+    double last_seen;
+  };
+  std::vector<WorkerView> Workers() const;
+  std::optional<WorkerId> FindWorker(const std::string& address_or_name) const;
+  std::map<std::string, int64_t> CountsByStatus() const;
+  std::vector<DepLocation> WhoHas(const std::vector<std::string>& keys) const;
+  std::optional<KeyStatus> StatusOf(const std::string& key) const;
+  std::vector<std::string> FunctionsOffered() const;
+  size_t num_tasks() const { return tasks_.size(); }
+  size_t num_clients() const { return clients_.size(); }
+  size_t num_workers() const { return workers_.size(); }
+  uint64_t transitions() const { return transitions_; }
+  // Checks the invariants listed above; the first violation as an error.
+  absl::Status Validate() const;
+
+ private:
+  struct Client {
+    std::string name;
+    absl::flat_hash_set<Task*> wants;
+  };
+
+  Task* Find(const std::string& key) const;
+  void Transition(Task* t, KeyStatus to);
+  // Drains the work lists filled by transitions until nothing is left.
+  void Drain();
+  void ComputeIfNeeded(Task* t);
+  void MakeReady(Task* t);
+  void Place(Task* t);
+  Worker* ChooseWorker(Task* t, bool* restricted_out);
+  bool CanRun(const Worker* w, const Task* t) const;
+  void SendCompute(Task* t, Worker* w);
+  void AddReplica(Task* t, Worker* w, int64_t nbytes);
+  void RemoveReplica(Task* t, Worker* w);
+  void DataLost(Task* t);
+  void Reschedule(Task* t);
+  void MarkErred(Task* t, std::shared_ptr<const ErrorInfo> error);
+  void MaybeRelease(Task* t);
+  void MaybeForget(Task* t);
+  void Forget(Task* t);
+  void Want(ClientId client, Task* t);
+  void Unwant(ClientId client, Task* t);
+  absl::Status ValidateUpdate(const std::vector<TaskDef>& tasks,
+                              const std::vector<std::string>& wanted) const;
+  void NotifyClients(Task* t, KeyStatus status,
+                     std::shared_ptr<const ErrorInfo> error = nullptr);
+  void RetryNoWorker();
+  FunctionStats* StatsFor(const std::string& function_id);
+  double EstimatedDuration(const Task* t) const;
+
+  SchedulerOutbox* outbox_;
+  Clock clock_;
+  Options options_;
+  absl::flat_hash_map<std::string_view, std::unique_ptr<Task>> tasks_;
+  absl::flat_hash_map<WorkerId, std::unique_ptr<Worker>> workers_;
+  absl::flat_hash_map<ClientId, Client> clients_;
+  absl::flat_hash_map<std::string, std::unique_ptr<FunctionStats>> functions_;
+  // Functions offered by workers, "runtime/name" -> number of workers.
+  absl::flat_hash_map<std::string, int> offered_;
+  absl::flat_hash_set<std::string> ever_offered_;
+  absl::flat_hash_set<Task*> no_worker_;
+  // Work lists filled by transitions and drained by Drain().
+  std::vector<Task*> ready_;
+  std::vector<Task*> release_candidates_;
+  std::vector<Task*> forget_candidates_;
+  std::vector<Task*> compute_candidates_;
+  // Forgotten tasks live here until Drain() ends, so work lists never hold
+  // dangling pointers.
+  std::vector<std::unique_ptr<Task>> graveyard_;
+  std::vector<Worker*> worker_order_;  // in join order, for even spreading
+  int64_t counts_[10] = {};            // tasks by KeyStatus
+  bool draining_ = false;
+  uint64_t next_seq_ = 1;
+  ClientId next_client_ = 1;
+  WorkerId next_worker_ = 1;
+  uint64_t transitions_ = 0;
+  size_t place_cursor_ = 0;
+};
+
+}  // namespace taskgrid::scheduler

@@ -1,0 +1,307 @@
+#include "services/scheduler/session_reactors.h"
+
+#include <glog/logging.h>
+
+#include <memory>
+#include <utility>
+#include <vector>
+
+#include "services/scheduler/proto_convert.h"
+#include "services/scheduler/scheduler_service.h"
+
+namespace taskgrid::scheduler {
+namespace {
+
+// Plumbing shared by both sessions: the read loop, the outlet, and finishing
+// exactly once. The reactor keeps itself alive through `self_` until
+// OnDone; the outlet's callbacks hold only weak references.
+template <typename In, typename Out>
+class SessionReactor : public grpc::ServerBidiReactor<In, Out> {
+ public:
+  explicit SessionReactor(SchedulerService* service) : service_(service) {}
+
+  void Init(std::shared_ptr<SessionReactor> self) {
+    self_ = self;
+    std::weak_ptr<SessionReactor> weak = self;
+    outlet_ = std::make_shared<StreamOutlet<Out>>(
+        [weak](const Out* msg) {
+          if (auto r = weak.lock()) r->StartWrite(msg);
+        },
+        [weak] {
+          if (auto r = weak.lock()) {
+            r->FinishOnce(grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED,
+                                       "session disconnected: it stopped reading and "
+                                       "its outgoing queue passed the limit"));
+          }
+        },
+        service_->options().max_queued_bytes);
+    this->StartRead(&in_);
+  }
+
+  void OnReadDone(bool ok) override {
+    if (!ok) {
+      OnDisconnect();
+      if (outlet_->Close()) FinishOnce(grpc::Status::OK);
+      return;
+    }
+    HandleBatch(std::move(in_));
+    in_.Clear();
+    this->StartRead(&in_);
+  }
+
+  void OnWriteDone(bool ok) override {
+    if (outlet_->OnWriteDone(ok)) FinishOnce(close_status_);
+  }
+
+  void OnDone() override { self_.reset(); }
+
+  // Ends the session from the server side (any thread).
+  void Abort(grpc::Status status) {
+    close_status_ = std::move(status);
+    if (outlet_->Close()) FinishOnce(close_status_);
+  }
+
+ protected:
+  virtual void HandleBatch(In&& batch) = 0;
+  virtual void OnDisconnect() = 0;
+
+  void FinishOnce(const grpc::Status& status) {
+    if (!finished_.exchange(true)) this->Finish(status);
+  }
+
+  SchedulerService* service_;
+  std::shared_ptr<StreamOutlet<Out>> outlet_;
+  std::shared_ptr<SessionReactor> self_;
+
+ private:
+  In in_;
+  std::atomic<bool> finished_{false};
+  grpc::Status close_status_ = grpc::Status::OK;
+};
+
+// ------------------------------------------------------------------ clients
+
+struct ClientHandle {  // loop thread only
+  ClientId id = 0;
+  bool gone = false;
+};
+
+class ClientSessionReactor final
+    : public SessionReactor<v1::ClientBatch, v1::ClientEventBatch> {
+ public:
+  using SessionReactor::SessionReactor;
+
+ private:
+  struct Update {
+    uint64_t request_id;
+    std::vector<TaskDef> tasks;
+    std::vector<std::string> wanted;
+    int64_t priority;
+  };
+
+  void HandleBatch(v1::ClientBatch&& batch) override {
+    // Convert off the loop thread; the loop only applies.
+    auto msgs = std::make_shared<v1::ClientBatch>(std::move(batch));
+    std::vector<Update> updates;
+    for (const auto& m : msgs->messages()) {
+      if (!m.has_update_graph()) continue;
+      const auto& ug = m.update_graph();
+      Update u{ug.request_id(), {}, {ug.wanted_keys().begin(), ug.wanted_keys().end()},
+               ug.priority()};
+      u.tasks.reserve(ug.tasks_size());
+      for (const auto& spec : ug.tasks()) u.tasks.push_back(TaskDefFromSpec(spec));
+      updates.push_back(std::move(u));
+    }
+    auto outlet = outlet_;
+    service_->loop().Post([svc = service_, h = handle_, outlet, msgs,
+                           updates = std::move(updates)]() mutable {
+      if (h->gone) return;
+      SchedulerState& state = svc->state();
+      GrpcOutbox& out = svc->outbox();
+      size_t next_update = 0;
+      for (const auto& m : msgs->messages()) {
+        if (h->id == 0) {
+          const std::string name = m.has_hello() ? m.hello().name() : "anonymous";
+          h->id = state.AddClient(name);
+          out.AttachClient(h->id, outlet);
+          v1::Welcome* w = out.AddClientEvent(h->id)->mutable_welcome();
+          w->set_client_id(std::to_string(h->id));
+          w->set_scheduler_id(svc->scheduler_id());
+          w->set_api_version("v1");
+          LOG(INFO) << "client " << h->id << " (" << name << ") connected";
+        }
+        switch (m.msg_case()) {
+          case v1::ClientMessage::kUpdateGraph: {
+            Update& u = updates[next_update++];
+            v1::GraphAck* ack = out.AddClientEvent(h->id)->mutable_graph_ack();
+            ack->set_request_id(u.request_id);
+            auto added = state.UpdateGraph(h->id, std::move(u.tasks), u.wanted, u.priority);
+            ack->set_accepted(added.ok());
+            if (added.ok()) {
+              ack->set_tasks_added(*added);
+            } else {
+              ack->set_error(std::string(added.status().message()));
+            }
+            break;
+          }
+          case v1::ClientMessage::kReleaseKeys:
+            state.ReleaseKeys(h->id, {m.release_keys().keys().begin(),
+                                      m.release_keys().keys().end()});
+            break;
+          case v1::ClientMessage::kCancelKeys:
+            state.CancelKeys(h->id,
+                             {m.cancel_keys().keys().begin(), m.cancel_keys().keys().end()},
+                             m.cancel_keys().force());
+            break;
+          default:
+            break;
+        }
+      }
+    });
+  }
+
+  void OnDisconnect() override {
+    service_->loop().Post([svc = service_, h = handle_] {
+      if (h->gone) return;
+      h->gone = true;
+      if (h->id != 0) {
+        svc->outbox().DetachClient(h->id);
+        svc->state().RemoveClient(h->id);
+        LOG(INFO) << "client " << h->id << " disconnected";
+      }
+    });
+  }
+
+  std::shared_ptr<ClientHandle> handle_ = std::make_shared<ClientHandle>();
+};
+
+// ------------------------------------------------------------------ workers
+
+struct WorkerHandle {  // loop thread only
+  WorkerId id = kNoWorker;
+  std::string address;
+  bool gone = false;
+};
+
+class WorkerSessionReactor final
+    : public SessionReactor<v1::WorkerBatch, v1::WorkerCommandBatch> {
+ public:
+  using SessionReactor::SessionReactor;
+
+ private:
+  void HandleBatch(v1::WorkerBatch&& batch) override {
+    auto msgs = std::make_shared<v1::WorkerBatch>(std::move(batch));
+    std::weak_ptr<SessionReactor> weak = self_;
+    service_->loop().Post([svc = service_, h = handle_, outlet = outlet_, msgs, weak] {
+      if (h->gone) return;
+      SchedulerState& state = svc->state();
+      for (const auto& m : msgs->messages()) {
+        if (m.has_register_()) {
+          if (h->id != kNoWorker) continue;
+          auto id = state.AddWorker(WorkerDefFromRegister(m.register_()));
+          if (!id.ok()) {
+            LOG(WARNING) << "refused worker " << m.register_().address() << ": "
+                         << id.status();
+            h->gone = true;
+            if (auto r = weak.lock()) {
+              r->Abort(grpc::Status(grpc::StatusCode::ALREADY_EXISTS,
+                                       std::string(id.status().message())));
+            }
+            return;
+          }
+          h->id = *id;
+          h->address = m.register_().address();
+          svc->outbox().AttachWorker(h->id, outlet);
+          v1::RegisterAck* ack = svc->outbox().AddWorkerCommand(h->id)->mutable_register_ack();
+          ack->set_worker_id(std::to_string(h->id));
+          ack->set_scheduler_id(svc->scheduler_id());
+          ack->set_heartbeat_interval_seconds(svc->options().heartbeat_interval_seconds);
+          LOG(INFO) << "worker " << h->address << " registered (id " << h->id << ", "
+                    << m.register_().nthreads() << " threads)";
+          continue;
+        }
+        if (h->id == kNoWorker) {
+          LOG(WARNING) << "worker stream sent data before registering; closing it";
+          h->gone = true;
+          if (auto r = weak.lock()) {
+            r->Abort(grpc::Status(grpc::StatusCode::FAILED_PRECONDITION,
+                                  "the first message of a worker session must be register"));
+          }
+          return;
+        }
+        switch (m.msg_case()) {
+          case v1::WorkerMessage::kHeartbeat:
+            state.Heartbeat(h->id, m.heartbeat().memory_bytes());
+            break;
+          case v1::WorkerMessage::kTaskFinished: {
+            const auto& f = m.task_finished();
+            state.TaskFinished(h->id, f.key(), f.nbytes(), f.type_name(),
+                               f.stop_time() - f.start_time());
+            break;
+          }
+          case v1::WorkerMessage::kTaskErred:
+            state.TaskErred(h->id, m.task_erred().key(), FromProto(m.task_erred().error()));
+            break;
+          case v1::WorkerMessage::kMissingData: {
+            std::vector<DepLocation> missing;
+            for (const auto& loc : m.missing_data().missing()) missing.push_back(FromProto(loc));
+            state.MissingData(h->id, m.missing_data().key(), missing);
+            break;
+          }
+          case v1::WorkerMessage::kKeysAdded: {
+            std::vector<DepLocation> keys;
+            for (const auto& loc : m.keys_added().keys()) keys.push_back(FromProto(loc));
+            state.KeysAdded(h->id, keys);
+            break;
+          }
+          case v1::WorkerMessage::kKeysLost:
+            state.KeysLost(h->id, {m.keys_lost().keys().begin(), m.keys_lost().keys().end()});
+            break;
+          case v1::WorkerMessage::kClosing:
+            LOG(INFO) << "worker " << h->address << " is closing: " << m.closing().reason();
+            svc->outbox().DetachWorker(h->id);
+            state.RemoveWorker(h->id, "worker closed: " + m.closing().reason());
+            h->gone = true;
+            return;
+          default:
+            break;
+        }
+      }
+    });
+  }
+
+  void OnDisconnect() override {
+    service_->loop().Post([svc = service_, h = handle_] {
+      if (h->gone) return;
+      h->gone = true;
+      if (h->id != kNoWorker) {
+        LOG(WARNING) << "worker " << h->address << " disconnected; rescheduling its tasks";
+        svc->outbox().DetachWorker(h->id);
+        svc->state().RemoveWorker(h->id, "connection lost");
+      }
+    });
+  }
+
+  std::shared_ptr<WorkerHandle> handle_ = std::make_shared<WorkerHandle>();
+};
+
+template <typename R>
+R* Launch(SchedulerService* service) {
+  auto r = std::make_shared<R>(service);
+  r->Init(r);
+  return r.get();
+}
+
+}  // namespace
+
+grpc::ServerBidiReactor<v1::ClientBatch, v1::ClientEventBatch>* NewClientSession(
+    SchedulerService* service, grpc::CallbackServerContext*) {
+  return Launch<ClientSessionReactor>(service);
+}
+
+grpc::ServerBidiReactor<v1::WorkerBatch, v1::WorkerCommandBatch>* NewWorkerSession(
+    SchedulerService* service, grpc::CallbackServerContext*) {
+  return Launch<WorkerSessionReactor>(service);
+}
+
+}  // namespace taskgrid::scheduler
