@@ -9,4 +9,9 @@ namespace taskgrid {
 
 uint32_t Crc32cExtend(uint32_t crc, const char* data, size_t n);
 
+namespace internal {
+// The table-driven path, whatever the CPU offers (tests compare the two).
+uint32_t Crc32cExtendPortable(uint32_t crc, const char* data, size_t n);
+}  // namespace internal
+
 }  // namespace taskgrid

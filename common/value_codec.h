@@ -21,6 +21,9 @@ struct EncodedValue {
   size_t total_bytes = 0;
   // Concatenates the segments (copies; for small values and tests).
   std::string Flatten() const;
+  // One segment holding an already-encoded value (e.g. a reassembled
+  // transfer), shared, not copied.
+  static EncodedValue FromBlob(Blob encoded);
 };
 
 EncodedValue EncodeValue(const Value& v);
