@@ -29,6 +29,19 @@ namespace taskgrid {
 class ClientImpl;
 struct FutureState;
 
+// What the client knows about one key it wants: a snapshot for gateways and
+// UIs. `generation` grows with every event for the key, so a consumer can
+// tell a newer snapshot from an older one.
+struct KeyInfo {
+  v1::KeyState state = v1::KEY_STATE_UNSPECIFIED;  // UNSPECIFIED: pending
+  std::vector<std::string> workers;                // MEMORY: holders
+  int64_t nbytes = 0;
+  std::string type_name;
+  bool has_error = false;
+  v1::TaskError error;  // ERRED / CANCELLED / LOST / NO_WORKER, when given
+  uint64_t generation = 0;
+};
+
 // Options of one task, as in distributed.Client.submit.
 struct SubmitOptions {
   std::string key;         // empty: derived (pure: content hash; else unique)
@@ -62,6 +75,8 @@ class Future {
   // Use as an argument of another Submit: a reference to this key.
   Value AsArg() const { return Value::Ref(key()); }
   bool valid() const { return state_ != nullptr; }
+  // A snapshot of the key's state (an empty KeyInfo for an invalid Future).
+  KeyInfo Info() const;
 
  private:
   friend class ClientImpl;
@@ -104,19 +119,35 @@ class Client {
    public:
     // Next finished future; nullopt-like invalid Future when all are done.
     Future Next();
+    // Same, but an invalid Future also when nothing finished within
+    // `timeout` (then remaining() > 0).
+    Future Next(std::chrono::milliseconds timeout);
+    // Futures not handed out yet.
+    size_t remaining() const;
    private:
     friend class Client;
     std::shared_ptr<void> impl_;
   };
   AsCompleted AsCompletedIter(const std::vector<Future>& futures);
   absl::Status Cancel(const std::vector<Future>& futures);
+  // Cancels keys by name. With `force`, also for every other client that
+  // wants them (what `taskgrid cancel` does).
+  absl::Status CancelKeys(const std::vector<std::string>& keys, bool force);
   // Re-attach to a key someone else submitted (wants it).
   Future FutureOf(const std::string& key);
   const std::string& client_id() const;
+  const std::string& scheduler_address() const;
+  // Called with each wanted key's new state after the client applied a
+  // batch of scheduler events (on the client's event thread, with no client
+  // lock held: the callback may call Future methods but must not block).
+  // Replaces any earlier listener; nullptr removes it.
+  using KeyListener = std::function<void(const std::string& key, const KeyInfo& info)>;
+  void SetKeyListener(KeyListener listener);
 
  private:
-  explicit Client(std::unique_ptr<ClientImpl> impl);
-  std::unique_ptr<ClientImpl> impl_;
+  // Shared with every FutureState, so futures outlive the Client safely.
+  explicit Client(std::shared_ptr<ClientImpl> impl);
+  std::shared_ptr<ClientImpl> impl_;
 };
 
 }  // namespace taskgrid

@@ -1,0 +1,90 @@
+"""What `make bench` measures: the workloads, their sizes and the goal line.
+
+Both systems run the same workloads (same task functions, same graph shapes)
+through a small driver each: bench/taskgrid-bench (C++, taskgrid client) and
+bench/dask_workloads.py (distributed.Client). Each driver invocation runs one
+workload and prints one JSON line; the metrics named here are the keys of that
+line.
+
+Targets and the Dask reference numbers come from the "Performance targets"
+table of the design (../shared/design.md).
+"""
+
+import collections
+
+# Sizes per workload. "dask" overrides apply to both Dask configurations where
+# the full size would make one Dask run take minutes (the table says so).
+FULL_SIZES = {
+    "latency": {"n": 1000},
+    "map": {"n": 20000},
+    "chain": {"n": 5000},
+    "tree": {"n": 65536},  # leaves; tasks = 2 * leaves - 1
+    "transfer16": {"n": 16 << 20, "reps": 5},
+    "transfer256": {"n": 256 << 20, "reps": 3},
+    "memory": {"n": 200000},
+}
+DASK_SIZE_OVERRIDES = {
+    # 131k tasks at Dask's ~600 tasks/s default would take ~4 minutes.
+    "tree": {"n": 8192},
+    # 200k held tasks at ~640 tasks/s would take ~5 minutes; per-task memory
+    # is what is compared, and 10k tasks (~60 MB on Dask) measure it well.
+    "memory": {"n": 10000},
+}
+QUICK_SIZES = {
+    "latency": {"n": 200},
+    "map": {"n": 2000},
+    "chain": {"n": 300},
+    "tree": {"n": 1024},
+    "transfer16": {"n": 16 << 20, "reps": 2},
+    "transfer256": {"n": 64 << 20, "reps": 1},
+    "memory": {"n": 10000},
+}
+QUICK_DASK_SIZE_OVERRIDES = {
+    "tree": {"n": 512},
+    "memory": {"n": 3000},
+}
+
+WORKLOADS = ["memory", "latency", "map", "chain", "tree", "transfer16",
+             "transfer256"]
+
+# Which driver workload a bench workload runs ("transfer16" and "transfer256"
+# are the same driver workload with different sizes).
+DRIVER_WORKLOAD = {w: w for w in WORKLOADS}
+DRIVER_WORKLOAD["transfer16"] = "transfer"
+DRIVER_WORKLOAD["transfer256"] = "transfer"
+
+# One table row per metric. better: "higher" (throughput) or "lower"
+# (latency, memory); the ratio column is always "how many times better
+# taskgrid is than the better Dask configuration" (bigger = taskgrid better).
+Row = collections.namedtuple(
+    "Row", "workload metric label unit better target dask_default_ref dask_best_ref")
+
+ROWS = [
+    Row("latency", "p50_us", "submit->result round trip p50", "us", "lower",
+        100.0, 10700.0, None),
+    Row("latency", "p99_us", "submit->result round trip p99", "us", "lower",
+        None, None, None),
+    Row("map", "tasks_per_s", "independent tiny tasks (map+gather)", "tasks/s",
+        "higher", 100000.0, 641.0, 3553.0),
+    Row("chain", "tasks_per_s", "linear chain of dependent tasks", "tasks/s",
+        "higher", 20000.0, 175.0, 174.0),
+    Row("tree", "tasks_per_s", "binary tree reduction", "tasks/s", "higher",
+        100000.0, 626.0, 4001.0),
+    Row("transfer16", "gb_per_s", "worker->worker transfer, 16 MiB", "GB/s",
+        "higher", None, None, None),
+    Row("transfer256", "gb_per_s", "worker->worker transfer, 256 MiB", "GB/s",
+        "higher", 2.0, 0.50, None),
+    Row("memory", "bytes_per_task", "scheduler memory per held task", "bytes",
+        "lower", 1000.0, 5700.0, None),
+]
+
+
+def sizes_for(system, quick):
+    """Workload sizes for "taskgrid" or "dask"."""
+    base = QUICK_SIZES if quick else FULL_SIZES
+    sizes = {w: dict(v) for w, v in base.items()}
+    if system == "dask":
+        overrides = QUICK_DASK_SIZE_OVERRIDES if quick else DASK_SIZE_OVERRIDES
+        for w, v in overrides.items():
+            sizes[w].update(v)
+    return sizes

@@ -1,0 +1,169 @@
+#pragma once
+// ClientImpl: the machinery behind taskgrid::Client.
+//
+//  - one SchedulerSession stream carries graph updates, releases and cancels
+//    out and key events in; events are applied under one mutex, a batch at a
+//    time, and waiters are woken once per batch (no per-key threads, no
+//    per-key locks);
+//  - states_ maps each wanted key to its FutureState (shared by all Futures
+//    of the key); ~FutureState removes the entry and queues a ReleaseKeys;
+//  - results are fetched from workers by DataFetcher on the calling thread.
+//
+// Split over client_impl.cc (session, events, waiting, results),
+// client_submit.cc (building and sending graph updates) and
+// as_completed.cc.
+//
+// Thread-safety: every public method may be called from any thread. Lock
+// order: mu_, then the session's lock. A shared_ptr<FutureState> must never
+// be dropped while holding mu_ (the destructor takes it).
+//
+// Lifetime: shared by the Client and every FutureState, so Futures stay
+// usable (for values already in memory) after the Client is destroyed.
+
+#include <atomic>
+#include <chrono>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <google/protobuf/arena.h>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "clients/cpp/client.h"
+#include "clients/cpp/data_fetch.h"
+#include "clients/cpp/future_state.h"
+#include "clients/cpp/session.h"
+#include "taskgrid/v1/scheduler.pb.h"
+
+namespace taskgrid {
+
+namespace client {
+class CompletionQueue;
+}  // namespace client
+
+class ClientImpl : public std::enable_shared_from_this<ClientImpl>,
+                   private client::SessionListener {
+ public:
+  explicit ClientImpl(std::string scheduler_address);
+  ~ClientImpl() override;
+
+  // Opens the session and waits for the scheduler's Welcome.
+  absl::Status Start(absl::Duration timeout);
+  // Closes the session; pending futures fail. Idempotent.
+  void Shutdown();
+
+  const std::string& client_id() const { return client_id_; }
+  const std::string& scheduler_address() const { return address_; }
+
+  // ---- submitting (client_submit.cc)
+  absl::StatusOr<Future> Submit(const std::string& fn, std::vector<Value> args,
+                                const SubmitOptions& opts);
+  absl::StatusOr<std::vector<Future>> Map(const std::string& fn,
+                                          const std::vector<Value>& items,
+                                          const SubmitOptions& opts, bool star);
+  absl::StatusOr<std::vector<Future>> SubmitGraph(std::vector<v1::TaskSpec> tasks,
+                                                  const std::vector<std::string>& keys,
+                                                  int64_t priority);
+  Future FutureOf(const std::string& key);
+  absl::Status CancelKeys(const std::vector<std::string>& keys, bool force);
+
+  // ---- state and results (client_impl.cc)
+  std::string StatusName(const FutureState& s) ABSL_LOCKS_EXCLUDED(mu_);
+  bool Done(const FutureState& s) ABSL_LOCKS_EXCLUDED(mu_);
+  // True when done before the deadline.
+  bool WaitDone(const FutureState& s, absl::Time deadline) ABSL_LOCKS_EXCLUDED(mu_);
+  absl::Status Exception(const FutureState& s) ABSL_LOCKS_EXCLUDED(mu_);
+  absl::StatusOr<Value> Result(const FutureState& s, absl::Time deadline)
+      ABSL_LOCKS_EXCLUDED(mu_);
+  absl::StatusOr<std::vector<Value>> Gather(const std::vector<Future>& futures,
+                                            absl::Time deadline) ABSL_LOCKS_EXCLUDED(mu_);
+
+  // ---- as-completed iteration (as_completed.cc)
+  std::shared_ptr<client::CompletionQueue> Watch(const std::vector<Future>& futures);
+  // Next done future, or an invalid Future when none is left or at the
+  // deadline.
+  Future NextCompleted(client::CompletionQueue& q, absl::Time deadline);
+  void Unwatch(client::CompletionQueue& q);
+  size_t Remaining(client::CompletionQueue& q);
+
+  KeyInfo Info(const FutureState& s) ABSL_LOCKS_EXCLUDED(mu_);
+  void SetKeyListener(Client::KeyListener listener) ABSL_LOCKS_EXCLUDED(mu_);
+
+  // Called by ~FutureState.
+  void Forget(FutureState* s) ABSL_LOCKS_EXCLUDED(mu_);
+
+ private:
+  friend class client::CompletionQueue;
+
+  // client::SessionListener
+  void OnEvents(v1::ClientEventBatch& batch) override ABSL_LOCKS_EXCLUDED(mu_);
+  void OnClosed(const grpc::Status& status) override ABSL_LOCKS_EXCLUDED(mu_);
+
+  // Returns the key's state when the client wants it (nullptr otherwise).
+  FutureState* ApplyKeyEvent(v1::KeyEvent& ev) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  KeyInfo InfoLocked(const FutureState& s) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void ApplyAck(v1::GraphAck& ack) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Tells AsCompleted iterators that `s` is done (each registration fires
+  // once).
+  void NotifyDoneLocked(FutureState* s) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  bool IsDoneLocked(const FutureState& s) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Why a done, not-in-memory key has no value.
+  absl::Status FailureLocked(const FutureState& s) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // False at the deadline.
+  bool AwaitDoneLocked(const FutureState& s, absl::Time deadline)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+
+  // ---- client_submit.cc
+  // The state of `key`, created (pending, declared by `request_id`) when
+  // the client doesn't want the key yet or only holds a cancelled or
+  // rejected state for it; *fresh says whether the key must be declared to
+  // the scheduler.
+  std::shared_ptr<FutureState> AcquireLocked(const std::string& key, uint64_t request_id,
+                                             bool* fresh) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Task specs about to be sent; owned by `arena` when set (Map builds on
+  // one), else by the list (deleted unless handed to a message).
+  struct TaskList {
+    TaskList() = default;
+    TaskList(TaskList&&) = default;
+    TaskList& operator=(TaskList&&) = delete;
+    ~TaskList();
+    std::unique_ptr<google::protobuf::Arena> arena;
+    std::vector<v1::TaskSpec*> specs;
+  };
+  // Sends `tasks` (split into parts when too large for one message) and
+  // declares `wanted`, returning their futures in order. With `independent`
+  // (Submit, Map) tasks[i] computes wanted[i] and a task for a key this
+  // client already wants is not sent again. Ids of the updates sent go to
+  // *request_ids when given (the caller then awaits their acks).
+  absl::StatusOr<std::vector<Future>> Declare(std::vector<std::string> wanted, TaskList tasks,
+                                              int64_t priority, bool independent,
+                                              std::vector<uint64_t>* request_ids)
+      ABSL_LOCKS_EXCLUDED(mu_);
+  uint64_t NextRequestId() { return next_request_id_.fetch_add(1) + 1; }
+
+  const std::string address_;
+  std::string client_id_;  // written once in Start, before it returns
+  client::DataFetcher fetcher_;
+  std::unique_ptr<client::SchedulerSession> session_;
+  std::atomic<uint64_t> next_request_id_{0};
+
+  absl::Mutex mu_;
+  absl::CondVar changed_;  // signalled after each applied batch
+  absl::flat_hash_map<std::string, FutureState*> states_ ABSL_GUARDED_BY(mu_);
+  // SubmitGraph calls waiting for their acknowledgement.
+  absl::flat_hash_map<uint64_t, std::optional<v1::GraphAck>> awaited_acks_
+      ABSL_GUARDED_BY(mu_);
+  // Shared so OnEvents can call it after releasing mu_.
+  std::shared_ptr<const Client::KeyListener> key_listener_ ABSL_GUARDED_BY(mu_);
+  bool welcomed_ ABSL_GUARDED_BY(mu_) = false;
+  bool shutting_down_ ABSL_GUARDED_BY(mu_) = false;
+  // Set once the session has ended: why pending keys can't complete.
+  absl::Status closed_ ABSL_GUARDED_BY(mu_);
+};
+
+}  // namespace taskgrid

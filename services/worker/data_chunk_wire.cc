@@ -1,0 +1,226 @@
+#include "services/worker/data_chunk_wire.h"
+
+#include <cstring>
+
+#include "absl/strings/str_cat.h"
+
+namespace taskgrid::worker {
+namespace {
+
+// DataChunk field numbers (protos/taskgrid/v1/worker.proto).
+enum Field : uint32_t {
+  kKey = 1, kTotalBytes = 2, kOffset = 3, kData = 4, kLast = 5, kCrc32c = 6, kError = 7,
+  kClientId = 8,
+};
+enum WireType : uint32_t { kVarint = 0, kFixed64 = 1, kLengthDelimited = 2, kFixed32 = 5 };
+
+// Pieces smaller than this are copied into the framing slice: a slice
+// that references foreign storage costs an allocation of its own.
+constexpr size_t kMinZeroCopyPiece = 4096;
+
+void PutVarint(std::string* out, uint64_t v) {
+  while (v >= 0x80) {
+    out->push_back(static_cast<char>(v | 0x80));
+    v >>= 7;
+  }
+  out->push_back(static_cast<char>(v));
+}
+
+void PutTag(std::string* out, Field field, WireType type) {
+  PutVarint(out, (static_cast<uint64_t>(field) << 3) | type);
+}
+
+void PutString(std::string* out, Field field, std::string_view s) {
+  if (s.empty()) return;  // proto3 omits default values
+  PutTag(out, field, kLengthDelimited);
+  PutVarint(out, s.size());
+  out->append(s.data(), s.size());
+}
+
+void PutInt(std::string* out, Field field, uint64_t v) {
+  if (v == 0) return;
+  PutTag(out, field, kVarint);
+  PutVarint(out, v);
+}
+
+void DeleteBlob(void* blob) { delete static_cast<Blob*>(blob); }
+
+// Reads protobuf wire primitives across a sequence of slices.
+class SliceReader {
+ public:
+  explicit SliceReader(const std::vector<grpc::Slice>& slices) : slices_(slices) { SkipEmpty(); }
+
+  bool at_end() const { return index_ == slices_.size(); }
+
+  bool ReadVarint(uint64_t* v) {
+    *v = 0;
+    for (int shift = 0; shift < 64; shift += 7) {
+      if (at_end()) return false;
+      uint8_t b = slices_[index_].begin()[pos_];
+      Advance(1);
+      *v |= static_cast<uint64_t>(b & 0x7F) << shift;
+      if ((b & 0x80) == 0) return true;
+    }
+    return false;
+  }
+
+  // Appends views of the next n bytes (split at slice boundaries).
+  bool ReadPieces(size_t n, std::vector<std::string_view>* pieces) {
+    while (n > 0) {
+      if (at_end()) return false;
+      const grpc::Slice& s = slices_[index_];
+      size_t take = std::min(n, s.size() - pos_);
+      if (pieces != nullptr) {
+        pieces->emplace_back(reinterpret_cast<const char*>(s.begin()) + pos_, take);
+      }
+      Advance(take);
+      n -= take;
+    }
+    return true;
+  }
+
+  bool ReadString(size_t n, std::string* out) {
+    std::vector<std::string_view> pieces;
+    if (!ReadPieces(n, &pieces)) return false;
+    out->clear();
+    out->reserve(n);
+    for (std::string_view p : pieces) out->append(p.data(), p.size());
+    return true;
+  }
+
+ private:
+  void Advance(size_t n) {
+    pos_ += n;
+    if (pos_ == slices_[index_].size()) {
+      ++index_;
+      pos_ = 0;
+      SkipEmpty();
+    }
+  }
+  void SkipEmpty() {
+    while (index_ < slices_.size() && slices_[index_].size() == 0) ++index_;
+  }
+
+  const std::vector<grpc::Slice>& slices_;
+  size_t index_ = 0;
+  size_t pos_ = 0;
+};
+
+absl::Status Malformed(absl::string_view what) {
+  return absl::InvalidArgumentError(absl::StrCat("malformed DataChunk: ", what));
+}
+
+}  // namespace
+
+grpc::ByteBuffer EncodeDataChunk(std::string_view key, const ChunkCursor::Chunk& chunk) {
+  std::string head;
+  head.reserve(32 + key.size());
+  PutString(&head, kKey, key);
+  PutInt(&head, kTotalBytes, static_cast<uint64_t>(chunk.total_bytes));
+  PutInt(&head, kOffset, static_cast<uint64_t>(chunk.offset));
+  PutInt(&head, kLast, chunk.last ? 1 : 0);
+  PutInt(&head, kCrc32c, chunk.crc32c);
+  if (chunk.size > 0) {
+    PutTag(&head, kData, kLengthDelimited);
+    PutVarint(&head, chunk.size);
+  }
+  if (chunk.size < kMinZeroCopyPiece) {
+    for (const Blob& p : chunk.pieces) head.append(p.data(), p.size());
+    grpc::Slice slice(head);
+    return grpc::ByteBuffer(&slice, 1);
+  }
+  std::vector<grpc::Slice> slices;
+  slices.reserve(chunk.pieces.size() + 1);
+  slices.emplace_back(head);
+  std::string small;  // consecutive small pieces, copied together
+  for (const Blob& p : chunk.pieces) {
+    if (p.size() < kMinZeroCopyPiece) {
+      small.append(p.data(), p.size());
+      continue;
+    }
+    if (!small.empty()) {
+      slices.emplace_back(small);
+      small.clear();
+    }
+    slices.emplace_back(const_cast<char*>(p.data()), p.size(), &DeleteBlob, new Blob(p));
+  }
+  if (!small.empty()) slices.emplace_back(small);
+  return grpc::ByteBuffer(slices.data(), slices.size());
+}
+
+grpc::ByteBuffer EncodeErrorChunk(std::string_view key, std::string_view error) {
+  std::string out;
+  PutString(&out, kKey, key);
+  PutString(&out, kError, error.empty() ? std::string_view("error") : error);
+  grpc::Slice slice(out);
+  return grpc::ByteBuffer(&slice, 1);
+}
+
+absl::Status ParseDataChunk(const grpc::ByteBuffer& buffer, DataChunkView* out) {
+  *out = DataChunkView();
+  if (!buffer.Dump(&out->slices).ok()) return Malformed("unreadable buffer");
+  SliceReader r(out->slices);
+  while (!r.at_end()) {
+    uint64_t tag;
+    if (!r.ReadVarint(&tag)) return Malformed("truncated tag");
+    const uint32_t field = static_cast<uint32_t>(tag >> 3);
+    const uint32_t type = static_cast<uint32_t>(tag & 7);
+    uint64_t v = 0;
+    switch (type) {
+      case kVarint:
+        if (!r.ReadVarint(&v)) return Malformed("truncated varint");
+        if (field == kTotalBytes) out->total_bytes = static_cast<int64_t>(v);
+        if (field == kOffset) out->offset = static_cast<int64_t>(v);
+        if (field == kLast) out->last = v != 0;
+        if (field == kCrc32c) out->crc32c = static_cast<uint32_t>(v);
+        break;
+      case kLengthDelimited: {
+        if (!r.ReadVarint(&v)) return Malformed("truncated length");
+        bool ok = true;
+        if (field == kKey) {
+          ok = r.ReadString(v, &out->key);
+        } else if (field == kError) {
+          ok = r.ReadString(v, &out->error);
+        } else if (field == kClientId) {
+          ok = r.ReadString(v, &out->client_id);
+        } else if (field == kData) {
+          // proto3 "last one wins" for a repeated scalar field.
+          out->data.clear();
+          ok = r.ReadPieces(v, &out->data);
+          out->data_size = v;
+        } else {
+          ok = r.ReadPieces(v, nullptr);
+        }
+        if (!ok) return Malformed(absl::StrCat("field ", field, " runs past the end"));
+        break;
+      }
+      case kFixed64:
+        if (!r.ReadPieces(8, nullptr)) return Malformed("truncated fixed64");
+        break;
+      case kFixed32:
+        if (!r.ReadPieces(4, nullptr)) return Malformed("truncated fixed32");
+        break;
+      default:
+        return Malformed(absl::StrCat("unsupported wire type ", type));
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status AddChunkTo(const DataChunkView& chunk, ChunkReceiver* receiver) {
+  if (chunk.data.empty()) {
+    return receiver->Add(chunk.total_bytes, chunk.offset, std::string_view(), chunk.last,
+                          chunk.crc32c);
+  }
+  int64_t offset = chunk.offset;
+  for (size_t i = 0; i < chunk.data.size(); ++i) {
+    const bool last_piece = i + 1 == chunk.data.size();
+    absl::Status s = receiver->Add(chunk.total_bytes, offset, chunk.data[i],
+                                    chunk.last && last_piece, last_piece ? chunk.crc32c : 0);
+    if (!s.ok()) return s;
+    offset += static_cast<int64_t>(chunk.data[i].size());
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace taskgrid::worker

@@ -1,0 +1,54 @@
+#pragma once
+// The wire form of taskgrid.v1.DataChunk, written and read without copying
+// the data field.
+//
+// The bulk channel (Worker.GetData / PutData) is registered as raw
+// (grpc::ByteBuffer) methods: a chunk is encoded as a small header slice
+// followed by slices that reference the value's own storage, and a
+// received chunk's data is handed to the ChunkReceiver straight from the
+// transport's slices. The bytes on the wire are exactly the protobuf
+// encoding of DataChunk, so generated stubs in any language interoperate.
+//
+// Stateless functions; thread-safe.
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <grpcpp/support/byte_buffer.h>
+#include <grpcpp/support/slice.h>
+
+#include "absl/status/status.h"
+#include "services/worker/chunk_receiver.h"
+#include "services/worker/chunk_cursor.h"
+
+namespace taskgrid::worker {
+
+// DataChunk{key, total_bytes, offset, data = chunk.pieces..., last, crc32c}.
+grpc::ByteBuffer EncodeDataChunk(std::string_view key, const ChunkCursor::Chunk& chunk);
+// DataChunk{key, error}: the key cannot be served.
+grpc::ByteBuffer EncodeErrorChunk(std::string_view key, std::string_view error);
+
+// A parsed DataChunk whose data stays in the received slices.
+struct DataChunkView {
+  std::string key;
+  int64_t total_bytes = 0;
+  int64_t offset = 0;
+  bool last = false;
+  uint32_t crc32c = 0;
+  std::string error;
+  std::string client_id;
+  std::vector<std::string_view> data;  // in order; point into `slices`
+  size_t data_size = 0;
+  std::vector<grpc::Slice> slices;  // keeps the data alive
+};
+
+// Parses a serialized DataChunk; InvalidArgument if it is malformed.
+// Unknown fields are skipped, as protobuf parsers do.
+absl::Status ParseDataChunk(const grpc::ByteBuffer& buffer, DataChunkView* out);
+
+// Feeds the chunk's data to `receiver` (which checks order, size, CRC).
+absl::Status AddChunkTo(const DataChunkView& chunk, ChunkReceiver* receiver);
+
+}  // namespace taskgrid::worker

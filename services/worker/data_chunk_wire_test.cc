@@ -1,0 +1,177 @@
+#include "services/worker/data_chunk_wire.h"
+
+#include <grpcpp/impl/codegen/proto_utils.h>
+#include <grpcpp/support/proto_buffer_reader.h>
+#include <grpcpp/support/proto_buffer_writer.h>
+
+#include <gtest/gtest.h>
+
+#include "taskgrid/v1/worker.pb.h"
+
+namespace taskgrid::worker {
+namespace {
+
+v1::DataChunk ParseWithProtobuf(const grpc::ByteBuffer& buffer) {
+  grpc::ByteBuffer copy(buffer);
+  v1::DataChunk msg;
+  EXPECT_TRUE(grpc::SerializationTraits<v1::DataChunk>::Deserialize(&copy, &msg).ok());
+  return msg;
+}
+
+grpc::ByteBuffer SerializeWithProtobuf(const v1::DataChunk& msg) {
+  grpc::ByteBuffer out;
+  bool own = false;
+  EXPECT_TRUE(grpc::SerializationTraits<v1::DataChunk>::Serialize(msg, &out, &own).ok());
+  return out;
+}
+
+std::string Joined(const DataChunkView& v) {
+  std::string s;
+  for (std::string_view p : v.data) s.append(p);
+  return s;
+}
+
+ChunkCursor::Chunk MakeChunk(std::vector<std::string> pieces, bool last) {
+  ChunkCursor::Chunk c;
+  c.total_bytes = 1 << 30;
+  c.offset = 12345;
+  for (auto& p : pieces) {
+    c.size += p.size();
+    c.pieces.push_back(Blob::FromString(std::move(p)));
+  }
+  c.last = last;
+  c.crc32c = last ? 0xDEADBEEF : 0;
+  return c;
+}
+
+class DataChunkWireTest : public ::testing::TestWithParam<std::vector<size_t>> {};
+
+// Whatever the piece sizes (copied or referenced), protobuf reads the same
+// DataChunk, and our parser reads it back.
+TEST_P(DataChunkWireTest, EncodedChunkIsAValidDataChunk) {
+  std::vector<std::string> pieces;
+  std::string expected;
+  char fill = 'a';
+  for (size_t n : GetParam()) {
+    pieces.push_back(std::string(n, fill++));
+    expected += pieces.back();
+  }
+  ChunkCursor::Chunk chunk = MakeChunk(pieces, true);
+  grpc::ByteBuffer buffer = EncodeDataChunk("key-1", chunk);
+
+  v1::DataChunk msg = ParseWithProtobuf(buffer);
+  EXPECT_EQ(msg.key(), "key-1");
+  EXPECT_EQ(msg.total_bytes(), 1 << 30);
+  EXPECT_EQ(msg.offset(), 12345);
+  EXPECT_EQ(msg.data(), expected);
+  EXPECT_TRUE(msg.last());
+  EXPECT_EQ(msg.crc32c(), 0xDEADBEEFu);
+  EXPECT_TRUE(msg.error().empty());
+
+  DataChunkView view;
+  ASSERT_TRUE(ParseDataChunk(buffer, &view).ok());
+  EXPECT_EQ(view.key, "key-1");
+  EXPECT_EQ(view.total_bytes, 1 << 30);
+  EXPECT_EQ(view.offset, 12345);
+  EXPECT_TRUE(view.last);
+  EXPECT_EQ(view.crc32c, 0xDEADBEEFu);
+  EXPECT_EQ(view.data_size, expected.size());
+  EXPECT_EQ(Joined(view), expected);
+}
+
+INSTANTIATE_TEST_SUITE_P(PieceSizes, DataChunkWireTest,
+                         ::testing::Values(std::vector<size_t>{}, std::vector<size_t>{1},
+                                           std::vector<size_t>{10, 20},
+                                           std::vector<size_t>{100000},
+                                           std::vector<size_t>{5, 100000, 7, 9, 50000, 3}));
+
+TEST(DataChunkWireTest, ParsesProtobufSerializedChunk) {
+  v1::DataChunk msg;
+  msg.set_key("k");
+  msg.set_total_bytes(3);
+  msg.set_offset(0);
+  msg.set_data("xyz");
+  msg.set_last(true);
+  msg.set_crc32c(42);
+  msg.set_client_id("client:7");
+  DataChunkView view;
+  ASSERT_TRUE(ParseDataChunk(SerializeWithProtobuf(msg), &view).ok());
+  EXPECT_EQ(view.key, "k");
+  EXPECT_EQ(view.total_bytes, 3);
+  EXPECT_EQ(Joined(view), "xyz");
+  EXPECT_TRUE(view.last);
+  EXPECT_EQ(view.crc32c, 42u);
+  EXPECT_EQ(view.client_id, "client:7");
+}
+
+TEST(DataChunkWireTest, ParsesAcrossSliceBoundaries) {
+  v1::DataChunk msg;
+  msg.set_key(std::string(300, 'k'));  // a two-byte length varint
+  msg.set_total_bytes(int64_t{1} << 40);
+  msg.set_data(std::string(1000, 'd'));
+  std::string wire = msg.SerializeAsString();
+  // One slice per byte: every varint and field straddles a boundary.
+  std::vector<grpc::Slice> slices;
+  for (char c : wire) slices.emplace_back(&c, 1);
+  grpc::ByteBuffer buffer(slices.data(), slices.size());
+  DataChunkView view;
+  ASSERT_TRUE(ParseDataChunk(buffer, &view).ok());
+  EXPECT_EQ(view.key, msg.key());
+  EXPECT_EQ(view.total_bytes, int64_t{1} << 40);
+  EXPECT_GT(view.data.size(), 1u);  // gRPC may merge tiny slices, not all of them
+  EXPECT_EQ(Joined(view), msg.data());
+}
+
+TEST(DataChunkWireTest, ErrorChunk) {
+  grpc::ByteBuffer buffer = EncodeErrorChunk("lost", "key 'lost' is not held");
+  v1::DataChunk msg = ParseWithProtobuf(buffer);
+  EXPECT_EQ(msg.key(), "lost");
+  EXPECT_EQ(msg.error(), "key 'lost' is not held");
+  DataChunkView view;
+  ASSERT_TRUE(ParseDataChunk(buffer, &view).ok());
+  EXPECT_EQ(view.error, "key 'lost' is not held");
+  EXPECT_FALSE(view.last);
+}
+
+TEST(DataChunkWireTest, RejectsTruncatedInput) {
+  v1::DataChunk msg;
+  msg.set_key("k");
+  msg.set_data(std::string(100, 'd'));
+  std::string wire = msg.SerializeAsString();
+  wire.resize(wire.size() - 10);
+  grpc::Slice slice(wire);
+  DataChunkView view;
+  absl::Status s = ParseDataChunk(grpc::ByteBuffer(&slice, 1), &view);
+  EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
+}
+
+TEST(DataChunkWireTest, AssemblerAcceptsMultiPieceChunks) {
+  // Chunks whose data arrives as several pieces reassemble byte for byte.
+  Value v = Value::Bytes(Blob::Copy(std::string(300000, 'v')));
+  EncodedValue enc = EncodeValue(v);
+  ChunkCursor cursor(enc, 100000);
+  ChunkCursor::Chunk chunk;
+  ChunkReceiver assembler;
+  while (!cursor.done()) {
+    cursor.Next(&chunk);
+    grpc::ByteBuffer wire = EncodeDataChunk("v", chunk);
+    // Re-slice into 4 KiB pieces, as a transport would deliver it.
+    std::vector<grpc::Slice> in;
+    ASSERT_TRUE(wire.Dump(&in).ok());
+    std::string flat;
+    for (auto& s : in) flat.append(reinterpret_cast<const char*>(s.begin()), s.size());
+    std::vector<grpc::Slice> pieces;
+    for (size_t i = 0; i < flat.size(); i += 4096) {
+      pieces.emplace_back(flat.data() + i, std::min<size_t>(4096, flat.size() - i));
+    }
+    DataChunkView view;
+    ASSERT_TRUE(ParseDataChunk(grpc::ByteBuffer(pieces.data(), pieces.size()), &view).ok());
+    if (chunk.size > 8192) EXPECT_GT(view.data.size(), 1u);
+    ASSERT_TRUE(AddChunkTo(view, &assembler).ok());
+  }
+  ASSERT_TRUE(assembler.complete());
+  EXPECT_EQ(*DecodeValue(assembler.Take()), v);
+}
+
+}  // namespace
+}  // namespace taskgrid::worker

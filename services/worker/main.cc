@@ -1,0 +1,201 @@
+// taskgrid-worker: parses flags and wires the worker's parts together.
+#include <malloc.h>
+#include <pthread.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <iostream>
+#include <memory>
+
+#include <glog/logging.h>
+#include <grpcpp/grpcpp.h>
+#include <prometheus/exposer.h>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/synchronization/mutex.h"
+#include "common/grpc_util.h"
+#include "common/logging.h"
+#include "services/worker/buffer_pool.h"
+#include "services/worker/builtins.h"
+#include "services/worker/data_store.h"
+#include "services/worker/function_registry.h"
+#include "services/worker/peer_fetcher.h"
+#include "services/worker/plugin_loader.h"
+#include "services/worker/scheduler_connection.h"
+#include "services/worker/task_executor.h"
+#include "services/worker/worker.h"
+#include "services/worker/worker_metrics.h"
+#include "services/worker/worker_options.h"
+#include "services/worker/worker_service.h"
+#include "services/worker/worker_stats.h"
+
+namespace taskgrid::worker {
+namespace {
+
+// Set by the scheduler's close command; polled by the main thread.
+class CloseRequest {
+ public:
+  void Request(const std::string& reason) {
+    absl::MutexLock lock(&mu_);
+    if (reason_.empty()) reason_ = reason.empty() ? "asked by the scheduler" : reason;
+  }
+  std::string reason() const {
+    absl::MutexLock lock(&mu_);
+    return reason_;
+  }
+
+ private:
+  mutable absl::Mutex mu_;
+  std::string reason_ ABSL_GUARDED_BY(mu_);
+};
+
+// Waits for SIGINT/SIGTERM (blocked in every thread, taken here) or a
+// close request; returns why.
+std::string WaitForShutdown(const sigset_t& signals, const CloseRequest& close) {
+  for (;;) {
+    timespec tick{0, 100 * 1000 * 1000};
+    int sig = sigtimedwait(&signals, nullptr, &tick);
+    if (sig == SIGTERM) return "received SIGTERM";
+    if (sig == SIGINT) return "received SIGINT";
+    std::string reason = close.reason();
+    if (!reason.empty()) return reason;
+  }
+}
+
+int Run(int argc, char** argv) {
+  absl::StatusOr<WorkerOptions> options = ParseWorkerOptions(argc, argv);
+  if (!options.ok()) {
+    std::cerr << "taskgrid-worker: " << options.status().message() << "\n" << WorkerUsage();
+    return 2;
+  }
+  if (options->help) {
+    std::cout << WorkerUsage();
+    return 0;
+  }
+  // Block the shutdown signals before any thread starts, so that all
+  // threads inherit the mask and only WaitForShutdown receives them.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+  // Keep freed memory for reuse instead of handing it back to the kernel
+  // and faulting it in again (see buffer_pool.h): gRPC's receive buffers
+  // (up to a few MiB each) come from the heap rather than fresh mmaps, and
+  // the heap is not trimmed after every large transfer.
+  mallopt(M_MMAP_THRESHOLD, 32 << 20);
+  mallopt(M_TRIM_THRESHOLD, 256 << 20);
+  if (options->memory_limit > 0) {
+    BufferPool::Global().set_max_idle_bytes(
+        std::min<int64_t>(int64_t{1} << 30, options->memory_limit / 4));
+  }
+
+  FunctionRegistry functions;
+  if (absl::Status s = RegisterBuiltins(&functions); !s.ok()) {
+    LOG(ERROR) << s.message();
+    return 1;
+  }
+  for (const std::string& path : options->plugins) {
+    absl::StatusOr<std::vector<std::string>> names = LoadPlugin(path, &functions);
+    if (!names.ok()) {
+      LOG(ERROR) << names.status().message();
+      return 2;
+    }
+    LOG(INFO) << "loaded plugin " << path << ": " << absl::StrJoin(*names, ", ");
+  }
+  if (options->allow_exec) {
+    LOG(WARNING) << "--allow-exec: the exec runtime is not part of this build; "
+                    "no exec functions are offered";
+  }
+
+  WorkerStats stats(functions.size());
+  DataStore store;
+  auto executor = std::make_unique<TaskExecutor>(options->nthreads);
+  ChannelCache channels;
+
+  // The server starts first: the advertised address needs the bound port.
+  WorkerService service(&store, &stats, nullptr);
+  grpc::ServerBuilder builder;
+  ConfigureServerBuilder(&builder);
+  int port = 0;
+  builder.AddListeningPort(JoinHostPort(options->host, options->port),
+                           grpc::InsecureServerCredentials(), &port);
+  builder.RegisterService(&service);
+  std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
+  if (server == nullptr || port == 0) {
+    LOG(ERROR) << "cannot listen on " << JoinHostPort(options->host, options->port);
+    return 1;
+  }
+  const std::string advertised_host = AdvertisedHost(options->host);
+  const std::string address = JoinHostPort(advertised_host, port);
+
+  auto metrics = std::make_shared<WorkerMetrics>(&stats, &store, &functions, options->nthreads,
+                                                 options->memory_limit);
+  std::unique_ptr<prometheus::Exposer> exposer;
+  std::string metrics_address;
+  try {
+    exposer = std::make_unique<prometheus::Exposer>(
+        JoinHostPort(options->host, options->metrics_port), 1);
+    exposer->RegisterCollectable(metrics);
+    std::vector<int> ports = exposer->GetListeningPorts();
+    metrics_address = JoinHostPort(advertised_host, ports.empty() ? options->metrics_port : ports[0]);
+  } catch (const std::exception& e) {
+    LOG(ERROR) << "cannot serve metrics on " << JoinHostPort(options->host, options->metrics_port)
+               << ": " << e.what();
+    return 1;
+  }
+
+  auto fetcher = std::make_unique<GrpcPeerFetcher>(address, &channels, &stats);
+  auto connection =
+      std::make_unique<SchedulerConnection>(SchedulerConnection::Options{options->scheduler_address});
+  WorkerIdentity identity;
+  identity.address = address;
+  identity.name = options->name.empty() ? address : options->name;
+  identity.nthreads = options->nthreads;
+  identity.memory_limit = options->memory_limit;
+  identity.resources = options->resources;
+  identity.metrics_address = metrics_address;
+  auto worker = std::make_unique<Worker>(identity, &functions, &store, executor.get(),
+                                         fetcher.get(), &stats, connection.get());
+  CloseRequest close;
+  worker->SetCloseRequestHandler([&close](const std::string& reason) { close.Request(reason); });
+  service.set_handler(worker.get());
+  connection->Start(worker.get());
+  LOG(INFO) << "worker " << identity.name << " started at " << address << " (nthreads "
+            << options->nthreads << ", memory limit " << options->memory_limit << " bytes"
+            << (options->local_directory.empty()
+                    ? std::string()
+                    : absl::StrCat(", local directory ", options->local_directory))
+            << ", metrics http://" << metrics_address << "/metrics, scheduler "
+            << options->scheduler_address << ")";
+
+  const std::string reason = WaitForShutdown(signals, close);
+  LOG(INFO) << "closing: " << reason;
+  connection->Close(reason, absl::Seconds(1));
+  server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(1));
+  if (!executor->Stop(absl::Seconds(1))) {
+    // A task is still running and cannot be interrupted: its thread uses
+    // the worker's objects, so leave without destroying them.
+    LOG(WARNING) << "tasks still running; exiting without waiting for them";
+    google::FlushLogFiles(google::GLOG_INFO);
+    _exit(0);
+  }
+  fetcher.reset();  // cancels transfers; their callbacks need the worker
+  worker.reset();
+  connection.reset();
+  LOG(INFO) << "worker stopped";
+  return 0;
+}
+
+}  // namespace
+}  // namespace taskgrid::worker
+
+int main(int argc, char** argv) {
+  // Debian's Abseil is built with mutex deadlock detection on, which costs
+  // ~150 ns per nested lock: lock order is fixed by design here.
+  absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
+  taskgrid::InitLogging(argv[0]);
+  return taskgrid::worker::Run(argc, argv);
+}

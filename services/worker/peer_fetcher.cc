@@ -1,0 +1,227 @@
+#include "services/worker/peer_fetcher.h"
+
+#include <optional>
+
+#include <grpcpp/generic/generic_stub.h>
+#include <grpcpp/grpcpp.h>
+#include <grpcpp/impl/codegen/proto_utils.h>
+
+#include "absl/strings/str_cat.h"
+#include "services/worker/chunk_receiver.h"
+#include "common/grpc_util.h"
+#include "common/value_codec.h"
+#include "services/worker/data_chunk_wire.h"
+#include "taskgrid/v1/worker.pb.h"
+
+namespace taskgrid::worker {
+
+std::shared_ptr<grpc::Channel> ChannelCache::Get(const std::string& address) {
+  absl::MutexLock lock(&mu_);
+  auto& channel = channels_[address];
+  if (channel == nullptr) channel = MakeChannel(address);
+  return channel;
+}
+
+// One Worker.GetData call to one peer for a batch of keys. The server sends
+// the keys in request order, each as chunks or as one error chunk.
+class GrpcPeerFetcher::GetDataCall final
+    : public grpc::ClientBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer> {
+ public:
+  GetDataCall(GrpcPeerFetcher* owner, std::string peer, std::shared_ptr<grpc::Channel> channel,
+              std::vector<Pending> keys)
+      : owner_(owner), peer_(std::move(peer)), channel_(std::move(channel)),
+        keys_(std::move(keys)) {}
+
+  void Start(std::shared_ptr<GetDataCall> self) {
+    self_ = std::move(self);
+    v1::GetDataRequest request;
+    for (const Pending& p : keys_) request.add_keys(p.request.key);
+    request.set_requester(owner_->self_);
+    bool own = false;
+    (void)grpc::SerializationTraits<v1::GetDataRequest>::Serialize(request, &request_, &own);
+    // A generic (raw) call: the server-streaming method is driven as a bidi
+    // stream that writes its one request and half-closes.
+    grpc::TemplatedGenericStub<grpc::ByteBuffer, grpc::ByteBuffer> stub(channel_);
+    stub.PrepareBidiStreamingCall(&context_, "/taskgrid.v1.Worker/GetData", grpc::StubOptions(),
+                                  this);
+    StartWriteLast(&request_, grpc::WriteOptions());
+    StartRead(&response_);
+    StartCall();
+  }
+
+  void Cancel() { context_.TryCancel(); }
+  const std::string& peer() const { return peer_; }
+
+  void OnReadDone(bool ok) override {
+    if (!ok) return;  // end of stream; OnDone follows
+    if (absl::Status s = Consume(); !s.ok()) {
+      error_ = absl::StrCat("bad data from ", peer_, ": ", s.message());
+      context_.TryCancel();
+      return;
+    }
+    StartRead(&response_);
+  }
+
+  void OnDone(const grpc::Status& status) override {
+    std::shared_ptr<GetDataCall> self = std::move(self_);  // keeps *this alive until we return
+    std::string error = !error_.empty() ? error_
+                        : status.ok()   ? absl::StrCat(peer_, " ended the stream early")
+                                        : absl::StrCat("GetData from ", peer_, " failed: ",
+                                                     status.error_message());
+    std::vector<Pending> undelivered = std::move(failed_);
+    for (size_t i = current_; i < keys_.size(); ++i) {
+      keys_[i].last_error = error;
+      undelivered.push_back(std::move(keys_[i]));
+    }
+    owner_->Dispatch(std::move(undelivered), this);
+  }
+
+ private:
+  absl::Status Consume() {
+    DataChunkView chunk;
+    if (absl::Status s = ParseDataChunk(response_, &chunk); !s.ok()) return s;
+    if (current_ >= keys_.size() || chunk.key != keys_[current_].request.key) {
+      return absl::InvalidArgumentError(absl::StrCat("unexpected chunk for key '", chunk.key, "'"));
+    }
+    Pending& p = keys_[current_];
+    if (!chunk.error.empty()) {
+      p.last_error = absl::StrCat(peer_, ": ", chunk.error);
+      failed_.push_back(std::move(p));
+      ++current_;
+      receiver_.reset();
+      return absl::OkStatus();
+    }
+    if (!receiver_) receiver_.emplace();
+    owner_->stats_->Add(owner_->stats_->transfer_bytes_in, static_cast<int64_t>(chunk.data_size));
+    if (absl::Status s = AddChunkTo(chunk, &*receiver_); !s.ok()) return s;
+    if (!receiver_->complete()) return absl::OkStatus();
+    absl::StatusOr<Value> value = DecodeValue(receiver_->Take());
+    receiver_.reset();
+    if (!value.ok()) return value.status();
+    ++current_;
+    owner_->stats_->Add(owner_->stats_->transfers_in, 1);
+    p.done(FetchResult{p.request.key, *std::move(value), std::move(p.tried)});
+    return absl::OkStatus();
+  }
+
+  GrpcPeerFetcher* owner_;
+  const std::string peer_;
+  std::shared_ptr<grpc::Channel> channel_;
+  std::vector<Pending> keys_;
+  size_t current_ = 0;            // keys_[current_] is being received
+  std::vector<Pending> failed_;   // keys the peer answered with an error
+  std::optional<ChunkReceiver> receiver_;
+  std::string error_;
+  grpc::ClientContext context_;
+  grpc::ByteBuffer request_;
+  grpc::ByteBuffer response_;
+  std::shared_ptr<GetDataCall> self_;
+};
+
+GrpcPeerFetcher::GrpcPeerFetcher(std::string self, ChannelCache* channels, WorkerStats* stats)
+    : self_(std::move(self)), channels_(channels), stats_(stats) {}
+
+GrpcPeerFetcher::~GrpcPeerFetcher() {
+  std::vector<std::shared_ptr<GetDataCall>> calls;
+  {
+    absl::MutexLock lock(&mu_);
+    shutting_down_ = true;
+    for (auto& [ptr, call] : calls_) calls.push_back(call);
+  }
+  // Outside the lock: a cancelled call may finish inline and re-enter.
+  for (auto& call : calls) call->Cancel();
+  calls.clear();
+  absl::MutexLock lock(&mu_);
+  mu_.Await(absl::Condition(
+      +[](absl::flat_hash_map<GetDataCall*, std::shared_ptr<GetDataCall>>* c) {
+        return c->empty();
+      },
+      &calls_));
+}
+
+void GrpcPeerFetcher::Fetch(std::vector<FetchRequest> requests, FetchCallback done) {
+  std::vector<Pending> pending;
+  pending.reserve(requests.size());
+  for (FetchRequest& r : requests) {
+    Pending p;
+    p.request = std::move(r);
+    p.done = done;
+    pending.push_back(std::move(p));
+  }
+  Dispatch(std::move(pending), nullptr);
+}
+
+void GrpcPeerFetcher::Route(Pending p, std::vector<Pending>* failed) {
+  const std::vector<std::string>& holders = p.request.holders;
+  while (p.next_holder < holders.size() && holders[p.next_holder] == self_) ++p.next_holder;
+  if (shutting_down_ || p.next_holder >= holders.size()) {
+    if (shutting_down_) p.last_error = "worker is shutting down";
+    failed->push_back(std::move(p));
+    return;
+  }
+  const std::string& peer = holders[p.next_holder];
+  peers_[peer].queue.push_back(std::move(p));
+  peers_with_work_.insert(peer);
+}
+
+void GrpcPeerFetcher::StartCalls(std::vector<std::shared_ptr<GetDataCall>>* started) {
+  for (auto it = peers_with_work_.begin(); it != peers_with_work_.end();) {
+    const std::string& address = *it;
+    Peer& peer = peers_[address];
+    while (peer.in_flight < kMaxCallsPerPeer && !peer.queue.empty()) {
+      std::vector<Pending> batch;
+      int64_t bytes = 0;
+      while (!peer.queue.empty() &&
+             (batch.empty() || bytes + peer.queue.front().request.nbytes <= kCallByteBudget)) {
+        Pending p = std::move(peer.queue.front());
+        peer.queue.pop_front();
+        bytes += p.request.nbytes;
+        p.tried.push_back(address);
+        ++p.next_holder;
+        batch.push_back(std::move(p));
+      }
+      auto call = std::make_shared<GetDataCall>(this, address, channels_->Get(address),
+                                                std::move(batch));
+      calls_.emplace(call.get(), call);
+      ++peer.in_flight;
+      started->push_back(std::move(call));
+    }
+    if (peer.queue.empty()) {
+      peers_with_work_.erase(it++);
+    } else {
+      ++it;
+    }
+  }
+}
+
+void GrpcPeerFetcher::Dispatch(std::vector<Pending> to_route, GetDataCall* finished) {
+  std::vector<Pending> failed;
+  std::vector<std::shared_ptr<GetDataCall>> started;
+  {
+    absl::MutexLock lock(&mu_);
+    if (finished != nullptr) {
+      auto it = calls_.find(finished);
+      if (it != calls_.end()) {
+        const std::string& peer = it->second->peer();
+        --peers_[peer].in_flight;
+        if (!peers_[peer].queue.empty()) peers_with_work_.insert(peer);
+        calls_.erase(it);  // the call keeps itself alive until OnDone returns
+      }
+    }
+    for (Pending& p : to_route) Route(std::move(p), &failed);
+    if (!shutting_down_) StartCalls(&started);
+  }
+  for (auto& call : started) call->Start(call);
+  for (Pending& p : failed) {
+    absl::Status error =
+        p.tried.empty()
+            ? absl::NotFoundError(absl::StrCat("no worker to fetch '", p.request.key, "' from",
+                                               p.last_error.empty() ? "" : ": ", p.last_error))
+            : absl::UnavailableError(absl::StrCat("could not fetch '", p.request.key, "' from ",
+                                                  p.tried.size(), " worker(s); last error: ",
+                                                  p.last_error));
+    p.done(FetchResult{p.request.key, std::move(error), std::move(p.tried)});
+  }
+}
+
+}  // namespace taskgrid::worker

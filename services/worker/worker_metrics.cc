@@ -1,0 +1,120 @@
+#include "services/worker/worker_metrics.h"
+
+#include <unistd.h>
+
+#include <cstdio>
+#include <limits>
+
+#include "services/worker/buffer_pool.h"
+
+namespace taskgrid::worker {
+namespace {
+
+using prometheus::ClientMetric;
+using prometheus::MetricFamily;
+using prometheus::MetricType;
+
+MetricFamily Single(const char* name, const char* help, MetricType type, double value) {
+  MetricFamily f{name, help, type, {}};
+  ClientMetric m;
+  if (type == MetricType::Counter) {
+    m.counter.value = value;
+  } else {
+    m.gauge.value = value;
+  }
+  f.metric.push_back(std::move(m));
+  return f;
+}
+
+MetricFamily ByDirection(const char* name, const char* help, double incoming, double outgoing) {
+  MetricFamily f{name, help, MetricType::Counter, {}};
+  for (auto [direction, value] : {std::pair{"incoming", incoming}, std::pair{"outgoing", outgoing}}) {
+    ClientMetric m;
+    m.label.push_back({"direction", direction});
+    m.counter.value = value;
+    f.metric.push_back(std::move(m));
+  }
+  return f;
+}
+
+}  // namespace
+
+int64_t ProcessResidentBytes() {
+  FILE* f = std::fopen("/proc/self/statm", "r");
+  if (f == nullptr) return 0;
+  long pages_total = 0, pages_resident = 0;
+  int n = std::fscanf(f, "%ld %ld", &pages_total, &pages_resident);
+  std::fclose(f);
+  if (n != 2) return 0;
+  return static_cast<int64_t>(pages_resident) * sysconf(_SC_PAGESIZE);
+}
+
+std::vector<MetricFamily> WorkerMetrics::Collect() const {
+  auto read = [](const std::atomic<int64_t>& c) {
+    return static_cast<double>(WorkerStats::Read(c));
+  };
+  std::vector<MetricFamily> out;
+  out.push_back(Single("taskgrid_worker_tasks_completed_total",
+                       "Tasks this worker finished successfully.", MetricType::Counter,
+                       read(stats_->tasks_completed)));
+  out.push_back(Single("taskgrid_worker_tasks_erred_total", "Tasks whose function raised.",
+                       MetricType::Counter, read(stats_->tasks_erred)));
+  out.push_back(Single("taskgrid_worker_executing", "Tasks running now.", MetricType::Gauge,
+                       read(stats_->executing)));
+  out.push_back(Single("taskgrid_worker_ready", "Tasks queued for a thread.", MetricType::Gauge,
+                       read(stats_->ready)));
+  out.push_back(Single("taskgrid_worker_waiting", "Tasks waiting for dependencies from peers.",
+                       MetricType::Gauge, read(stats_->waiting)));
+  out.push_back(Single("taskgrid_worker_threads", "Task threads (--nthreads).", MetricType::Gauge,
+                       nthreads_));
+  out.push_back(Single("taskgrid_worker_memory_managed_bytes",
+                       "Bytes of results held in memory.", MetricType::Gauge,
+                       static_cast<double>(store_->total_bytes())));
+  out.push_back(Single("taskgrid_worker_memory_limit_bytes", "The --memory-limit (0: none).",
+                       MetricType::Gauge, static_cast<double>(memory_limit_)));
+  // This worker keeps every result in memory: nothing is ever spilled.
+  out.push_back(Single("taskgrid_worker_memory_spilled_bytes", "Bytes of results spilled to disk.",
+                       MetricType::Gauge, 0));
+  out.push_back(Single("taskgrid_worker_memory_process_bytes", "Resident memory of the process.",
+                       MetricType::Gauge, static_cast<double>(ProcessResidentBytes())));
+  out.push_back(Single("taskgrid_worker_memory_buffer_pool_bytes",
+                       "Idle large buffers kept for reuse by transfers and tasks.",
+                       MetricType::Gauge, static_cast<double>(BufferPool::Global().idle_bytes())));
+  out.push_back(Single("taskgrid_worker_keys", "Keys held in memory.", MetricType::Gauge,
+                       static_cast<double>(store_->size())));
+  out.push_back(ByDirection("taskgrid_worker_transfer_bytes_total",
+                            "Result bytes received from / sent to peers and clients.",
+                            read(stats_->transfer_bytes_in), read(stats_->transfer_bytes_out)));
+  out.push_back(ByDirection("taskgrid_worker_transfers_total",
+                            "Results received from / sent to peers and clients.",
+                            read(stats_->transfers_in), read(stats_->transfers_out)));
+  out.push_back(Single("taskgrid_worker_fetch_failures_total",
+                       "Dependencies that no listed holder could provide.", MetricType::Counter,
+                       read(stats_->fetch_failures)));
+
+  MetricFamily durations{"taskgrid_worker_task_duration_seconds",
+                         "Time spent running task functions, by function.",
+                         MetricType::Histogram,
+                         {}};
+  const std::vector<double>& bounds = DurationHistogram::Bounds();
+  for (size_t i = 0; i < functions_->size() && i < stats_->num_functions; ++i) {
+    const DurationHistogram& h = stats_->task_durations[i];
+    if (h.count() == 0) continue;  // keep the page short: only functions that ran
+    ClientMetric m;
+    m.label.push_back({"function", functions_->at(static_cast<int>(i)).qualified_name});
+    std::vector<uint64_t> counts = h.BucketCounts();
+    uint64_t cumulative = 0;
+    for (size_t b = 0; b < counts.size(); ++b) {
+      cumulative += counts[b];
+      m.histogram.bucket.push_back(
+          {cumulative, b < bounds.size() ? bounds[b] : std::numeric_limits<double>::infinity()});
+    }
+    m.histogram.sample_count = cumulative;
+    m.histogram.sample_sum = h.sum_seconds();
+    durations.metric.push_back(std::move(m));
+  }
+  out.push_back(std::move(durations));
+  return out;
+}
+
+}  // namespace taskgrid::worker

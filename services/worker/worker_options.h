@@ -1,0 +1,49 @@
+#pragma once
+// The worker's command line (flags and TASKGRID_* environment variables):
+//
+//   taskgrid-worker [SCHEDULER_ADDRESS] [--nthreads N] [--memory-limit 4GiB]
+//       [--resources GPU=1,MEMORY=2e9] [--name NAME] [--host H] [--port 0]
+//       [--metrics-port 0] [--local-directory DIR] [--plugin LIB.so]...
+//       [--allow-exec]
+//
+// Stateless; thread-safe.
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+
+namespace taskgrid::worker {
+
+struct WorkerOptions {
+  std::string scheduler_address;
+  int nthreads = 1;
+  int64_t memory_limit = 0;  // bytes; 0 = no limit
+  std::map<std::string, double> resources;
+  std::string name;  // empty: the worker's address
+  std::string host = "127.0.0.1";
+  int port = 0;          // 0: any free port
+  int metrics_port = 0;  // 0: any free port
+  std::string local_directory;
+  std::vector<std::string> plugins;
+  bool allow_exec = false;
+  bool help = false;
+};
+
+// Errors name the flag and the bad value.
+absl::StatusOr<WorkerOptions> ParseWorkerOptions(int argc, char** argv);
+std::string WorkerUsage();
+
+// Physical memory of this machine in bytes (the default --memory-limit).
+int64_t PhysicalMemoryBytes();
+
+// The host part of the address to advertise: `host` itself, or for a
+// wildcard bind address (0.0.0.0, ::, empty) this machine's primary IP.
+std::string AdvertisedHost(const std::string& host);
+
+// "host:port", with brackets around an IPv6 host ("[::1]:80").
+std::string JoinHostPort(const std::string& host, int port);
+
+}  // namespace taskgrid::worker

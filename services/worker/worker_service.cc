@@ -1,0 +1,214 @@
+#include "services/worker/worker_service.h"
+
+#include <algorithm>
+#include <memory>
+#include <optional>
+
+#include <grpcpp/support/proto_buffer_reader.h>
+#include <grpcpp/support/proto_buffer_writer.h>
+
+#include "absl/strings/str_cat.h"
+#include "common/chunking.h"
+#include "services/worker/chunk_receiver.h"
+#include "common/value_codec.h"
+#include "services/worker/chunk_cursor.h"
+#include "services/worker/data_chunk_wire.h"
+
+namespace taskgrid::worker {
+
+// Streams the requested keys one chunk at a time.
+class WorkerService::GetDataReactor final : public grpc::ServerWriteReactor<grpc::ByteBuffer> {
+ public:
+  GetDataReactor(WorkerService* service, v1::GetDataRequest request)
+      : service_(service), request_(std::move(request)) {
+    int64_t want = request_.max_chunk_bytes();
+    chunk_bytes_ = want <= 0 ? kDefaultChunkBytes
+                             : std::clamp<int64_t>(want, kMinChunkBytes, kMaxChunkBytes);
+    WriteNext();
+  }
+
+  void OnWriteDone(bool ok) override {
+    if (!ok) {
+      Finish(grpc::Status(grpc::StatusCode::CANCELLED, "stream broken while sending"));
+      return;
+    }
+    WriteNext();
+  }
+
+  void OnDone() override { delete this; }
+
+ private:
+  // Prepares the next message (a chunk of the current key, or the first of
+  // the next key) and starts writing it; finishes after the last one.
+  void WriteNext() {
+    if (!cursor_ || cursor_->done()) {
+      cursor_.reset();
+      value_.reset();
+      if (next_key_ == request_.keys_size()) {
+        // Only reached for an empty request: otherwise the last write
+        // also finished the call.
+        Finish(grpc::Status::OK);
+        return;
+      }
+      const std::string& key = request_.keys(next_key_++);
+      value_ = service_->store_->Get(key);
+      if (value_ == nullptr) {
+        buffer_ = EncodeErrorChunk(key, absl::StrCat("key '", key, "' is not held by this worker"));
+        Write(next_key_ == request_.keys_size());
+        return;
+      }
+      cursor_.emplace(EncodeValue(*value_), static_cast<size_t>(chunk_bytes_));
+      service_->stats_->Add(service_->stats_->transfers_out, 1);
+    }
+    cursor_->Next(&chunk_);
+    buffer_ = EncodeDataChunk(request_.keys(next_key_ - 1), chunk_);
+    service_->stats_->Add(service_->stats_->transfer_bytes_out, static_cast<int64_t>(chunk_.size));
+    Write(chunk_.last && next_key_ == request_.keys_size());
+  }
+
+  void Write(bool final) {
+    if (final) {
+      StartWriteAndFinish(&buffer_, grpc::WriteOptions(), grpc::Status::OK);
+    } else {
+      // No buffer_hint: a hinted write may not complete until a later
+      // unhinted one, and the next write only starts after this one
+      // completes, so hinting stalls multi-key streams.
+      StartWrite(&buffer_);
+    }
+  }
+
+  WorkerService* service_;
+  const v1::GetDataRequest request_;
+  int64_t chunk_bytes_;
+  int next_key_ = 0;
+  std::shared_ptr<const Value> value_;  // the key being sent
+  std::optional<ChunkCursor> cursor_;
+  ChunkCursor::Chunk chunk_;
+  grpc::ByteBuffer buffer_;  // the write in flight
+};
+
+namespace {
+// Answers a GetData call that cannot start.
+class RejectedWrite final : public grpc::ServerWriteReactor<grpc::ByteBuffer> {
+ public:
+  explicit RejectedWrite(grpc::Status status) { Finish(std::move(status)); }
+  void OnDone() override { delete this; }
+};
+}  // namespace
+
+grpc::ServerWriteReactor<grpc::ByteBuffer>* WorkerService::GetData(
+    grpc::CallbackServerContext* /*context*/, const grpc::ByteBuffer* request) {
+  v1::GetDataRequest parsed;
+  grpc::ByteBuffer copy(*request);  // shares the slices; Deserialize consumes it
+  if (!grpc::SerializationTraits<v1::GetDataRequest>::Deserialize(&copy, &parsed).ok()) {
+    return new RejectedWrite(
+        grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "malformed GetDataRequest"));
+  }
+  return new GetDataReactor(this, std::move(parsed));
+}
+
+// Reassembles pushed values (chunks of one key are contiguous and in order).
+class WorkerService::PutDataReactor final : public grpc::ServerReadReactor<grpc::ByteBuffer> {
+ public:
+  PutDataReactor(WorkerService* service, grpc::ByteBuffer* response)
+      : service_(service), response_(response) {
+    StartRead(&buffer_);
+  }
+
+  void OnReadDone(bool ok) override {
+    if (!ok) {  // the client half-closed (or the call broke; Finish is harmless then)
+      Complete();
+      return;
+    }
+    if (absl::Status s = Consume(); !s.ok()) {
+      Finish(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, std::string(s.message())));
+      return;
+    }
+    StartRead(&buffer_);
+  }
+
+  void OnDone() override { delete this; }
+
+ private:
+  absl::Status Consume() {
+    DataChunkView chunk;
+    if (absl::Status s = ParseDataChunk(buffer_, &chunk); !s.ok()) return s;
+    if (!chunk.error.empty()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("PutData: chunk of key '", chunk.key, "' carries an error: ", chunk.error));
+    }
+    if (receiver_ && chunk.key != key_) {
+      return absl::InvalidArgumentError(absl::StrCat("PutData: key '", key_,
+                                                     "' is incomplete when key '", chunk.key,
+                                                     "' starts"));
+    }
+    if (!receiver_) {
+      if (chunk.key.empty()) return absl::InvalidArgumentError("PutData: chunk without a key");
+      key_ = chunk.key;
+      receiver_.emplace();
+    }
+    service_->stats_->Add(service_->stats_->transfer_bytes_in,
+                          static_cast<int64_t>(chunk.data_size));
+    if (absl::Status s = AddChunkTo(chunk, &*receiver_); !s.ok()) {
+      return absl::InvalidArgumentError(absl::StrCat("PutData: key '", key_, "': ", s.message()));
+    }
+    if (!receiver_->complete()) return absl::OkStatus();
+    absl::StatusOr<Value> value = DecodeValue(receiver_->Take());
+    receiver_.reset();
+    if (!value.ok()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("PutData: key '", key_, "': ", value.status().message()));
+    }
+    service_->stats_->Add(service_->stats_->transfers_in, 1);
+    values_.emplace_back(std::move(key_), *std::move(value));
+    return absl::OkStatus();
+  }
+
+  void Complete() {
+    if (receiver_) {
+      Finish(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                          absl::StrCat("PutData: stream ended inside key '", key_, "'")));
+      return;
+    }
+    WorkerServiceHandler* handler = service_->handler_.load();
+    if (handler == nullptr) {
+      Finish(grpc::Status(grpc::StatusCode::UNAVAILABLE, "worker is starting"));
+      return;
+    }
+    v1::PutDataResponse reply;
+    for (v1::KeyLocation& loc : handler->HandlePutData(std::move(values_))) {
+      *reply.add_stored() = std::move(loc);
+    }
+    bool own = false;
+    grpc::Status s = grpc::SerializationTraits<v1::PutDataResponse>::Serialize(reply, response_, &own);
+    Finish(s);
+  }
+
+  WorkerService* service_;
+  grpc::ByteBuffer* response_;
+  grpc::ByteBuffer buffer_;
+  std::string key_;
+  std::optional<ChunkReceiver> receiver_;
+  std::vector<std::pair<std::string, Value>> values_;
+};
+
+grpc::ServerReadReactor<grpc::ByteBuffer>* WorkerService::PutData(
+    grpc::CallbackServerContext* /*context*/, grpc::ByteBuffer* response) {
+  return new PutDataReactor(this, response);
+}
+
+grpc::ServerUnaryReactor* WorkerService::Status(grpc::CallbackServerContext* context,
+                                                const v1::WorkerStatusRequest* /*request*/,
+                                                v1::WorkerStatus* response) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  WorkerServiceHandler* handler = handler_.load();
+  if (handler == nullptr) {
+    reactor->Finish(grpc::Status(grpc::StatusCode::UNAVAILABLE, "worker is starting"));
+    return reactor;
+  }
+  handler->HandleStatus(response);
+  reactor->Finish(grpc::Status::OK);
+  return reactor;
+}
+
+}  // namespace taskgrid::worker
