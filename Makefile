@@ -21,6 +21,10 @@ JOBS ?= 2
 # Seconds per ctest test unless the test sets its own TIMEOUT property.
 CTEST_TIMEOUT ?= 300
 BAZEL ?= bazel
+# ccache keyed on paths relative to the checkout, so a fresh clone in
+# another folder reuses objects compiled before.
+export CCACHE_BASEDIR := $(CURDIR)
+export CCACHE_NOHASHDIR := 1
 # Debian's interpreter: it has dask/distributed, the pyenv python3 on PATH does not.
 PYTHON ?= /usr/bin/python3
 

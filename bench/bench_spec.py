@@ -36,7 +36,7 @@ QUICK_SIZES = {
     "chain": {"n": 300},
     "tree": {"n": 1024},
     "transfer16": {"n": 16 << 20, "reps": 2},
-    "transfer256": {"n": 64 << 20, "reps": 1},
+    "transfer256": {"n": 256 << 20, "reps": 1},
     "memory": {"n": 10000},
 }
 QUICK_DASK_SIZE_OVERRIDES = {

@@ -56,20 +56,27 @@ class _Processes:
                     f"{os.path.join(self.log_dir, name + '.log')}")
 
     def stop_all(self, grace=10.0):
+        """Stops every process; returns how those that did not exit cleanly
+        on SIGTERM ended (a crash at shutdown is worth knowing about)."""
         # Workers first so they do not spend the grace period reconnecting.
         for _, proc, _ in reversed(self.procs):
             if proc.poll() is None:
                 proc.send_signal(signal.SIGTERM)
         deadline = time.monotonic() + grace
-        for _, proc, _ in reversed(self.procs):
+        problems = []
+        for name, proc, _ in reversed(self.procs):
             try:
-                proc.wait(timeout=max(0.1, deadline - time.monotonic()))
+                code = proc.wait(timeout=max(0.1, deadline - time.monotonic()))
+                if code not in (0, -signal.SIGTERM, 128 + signal.SIGTERM):
+                    problems.append(f"{name} exited with {code} on SIGTERM")
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait()
+                problems.append(f"{name} ignored SIGTERM for {grace:.0f} s; killed")
         for _, _, log in self.procs:
             log.close()
         self.procs = []
+        return problems
 
 
 class _LocalCluster:
@@ -77,6 +84,7 @@ class _LocalCluster:
     with-block stops every process, also when _start() itself fails."""
 
     procs = None
+    stop_problems = ()  # set on exit: processes that did not stop cleanly
 
     def _start(self):
         raise NotImplementedError
@@ -90,7 +98,7 @@ class _LocalCluster:
         return self
 
     def __exit__(self, *exc):
-        self.procs.stop_all()
+        self.stop_problems = self.procs.stop_all()
         return False
 
     def check_alive(self):
@@ -132,7 +140,6 @@ class TaskgridCluster(_LocalCluster):
         if out.returncode != 0:
             raise RuntimeError(
                 f"workers did not register: {out.stdout.strip()} {out.stderr.strip()}")
-
 
 
 class DaskCluster(_LocalCluster):

@@ -7,7 +7,6 @@ absent.
 """
 
 import json
-import os
 import textwrap
 
 from bench_spec import ROWS
@@ -164,8 +163,17 @@ def draw_chart(results, path, title):
             ax.set_yscale("log")
         ax.set_title(panel_title, fontsize=10)
         ax.grid(axis="y", alpha=0.3)
-        ax.legend(fontsize=7)
+    # One legend for all panels, under the title, so no panel's bars or
+    # target lines hide behind it.
+    handles, labels = [], []
+    for ax in axes.flat:
+        for h, l in zip(*ax.get_legend_handles_labels()):
+            if l not in labels:
+                handles.append(h)
+                labels.append(l)
+    fig.legend(handles, labels, loc="upper center", ncol=len(labels),
+               bbox_to_anchor=(0.5, 0.955), fontsize=9, frameon=False)
     fig.suptitle(title)
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, 0, 1, 0.93))
     fig.savefig(path, dpi=110)
     plt.close(fig)

@@ -80,16 +80,22 @@ def run_taskgrid(args, sizes, workloads, log_dir, log):
     bench_bin = find_binary(args.build, "bench", "taskgrid-bench")
     with TaskgridCluster(args.build, log_dir, bench_bin) as cluster:
         log(f"taskgrid cluster at {cluster.address}")
-        return run_system("taskgrid", cluster, [bench_bin], sizes, workloads,
-                          TASKGRID_TIMEOUT_S, log)
+        results = run_system("taskgrid", cluster, [bench_bin], sizes, workloads,
+                             TASKGRID_TIMEOUT_S, log)
+    for problem in cluster.stop_problems:
+        log(f"warning: {problem} (see {log_dir})")
+    return results
 
 
 def run_dask(name, env, sizes, workloads, log_dir, log):
     with DaskCluster(log_dir, extra_env=env, tag=name) as cluster:
         log(f"{name} cluster at {cluster.address} {env or ''}")
         driver = [DASK_PYTHON, os.path.join(HERE, "dask_workloads.py")]
-        return run_system(name, cluster, driver, sizes, workloads,
-                          DASK_TIMEOUT_S, log)
+        results = run_system(name, cluster, driver, sizes, workloads,
+                             DASK_TIMEOUT_S, log)
+    for problem in cluster.stop_problems:
+        log(f"warning: {problem} (see {log_dir})")
+    return results
 
 
 def dask_version():

@@ -24,7 +24,7 @@ namespace {
 using SteadyClock = std::chrono::steady_clock;
 
 constexpr auto kRedrawInterval = std::chrono::milliseconds(100);
-constexpr double kClusterPollSeconds = 0.5;
+constexpr double kClusterPollSeconds = 0.2;
 constexpr int kMaxErrorsShown = 10;
 
 absl::StatusOr<std::string> ReadGraphFile(const std::string& path) {

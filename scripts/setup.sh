@@ -15,7 +15,7 @@ PACKAGES=(
   bazel-bootstrap
   python3 python3-grpcio python3-dask python3-distributed python3-numpy
   python3-psutil python3-matplotlib
-  chromium python3-grpc-tools
+  chromium python3-grpc-tools curl openssl
 )
 
 missing=()
@@ -50,17 +50,19 @@ if [ ! -f "$PROM_DIR/CMakeLists.txt" ]; then
   fi
 fi
 
-# deploy/validate: the Kubernetes schema validator used by tests/deploy
-# (npm packages pinned by deploy/validate/package-lock.json). kubectl, which
+# npm packages (pinned by each folder's package-lock.json):
+# deploy/validate, the Kubernetes schema validator used by tests/deploy, and
+# clients/examples/node, the Node.js Jobs client example. kubectl, which
 # renders the manifests, comes with the machine image (Debian 12 ships none).
-if [ ! -d deploy/validate/node_modules ]; then
+for dir in deploy/validate clients/examples/node; do
+  [ -d "$dir/node_modules" ] && continue
   if ! command -v npm >/dev/null; then
     echo "setup: installing nodejs npm"
     SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
     DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends nodejs npm
   fi
-  echo "setup: npm packages for deploy/validate"
-  (cd deploy/validate && npm install --no-audit --no-fund --loglevel=error)
-fi
+  echo "setup: npm packages for $dir"
+  (cd "$dir" && npm install --no-audit --no-fund --loglevel=error)
+done
 command -v kubectl >/dev/null || echo "setup: warning: kubectl not found; tests/deploy cannot render the manifests"
 echo "setup: done"

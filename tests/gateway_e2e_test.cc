@@ -362,12 +362,14 @@ TEST_F(GatewayTest, ClusterFunctionsHealthAndMetrics) {
   r = http->Get("/readyz");
   ASSERT_TRUE(r);
   EXPECT_EQ(r->status, 200) << r->body;
-  r = http->Get("/metrics");
+  // A request is counted just after its answer went out: poll.
+  EXPECT_TRUE(Eventually([&] {
+    r = http->Get("/metrics");
+    return r && absl::StrContains(
+                    r->body,
+                    R"(taskgrid_gateway_http_requests_total{code="200",method="GET",route="/v1/cluster"} 1)");
+  }));
   ASSERT_TRUE(r);
-  EXPECT_THAT(
-      r->body,
-      HasSubstr(
-          R"(taskgrid_gateway_http_requests_total{code="200",method="GET",route="/v1/cluster"} 1)"));
   EXPECT_THAT(r->body, HasSubstr("taskgrid_gateway_http_request_duration_seconds_bucket"));
   EXPECT_THAT(r->body, HasSubstr("taskgrid_gateway_jobs{state=\"running\"} 0"));
 }
@@ -778,7 +780,7 @@ TEST_F(GatewayTest, OpenApiDocumentMatchesTheServedRoutes) {
 
 TEST_F(GatewayTest, DashboardShowsWorkersTasksAndJobsInChromium) {
   if (Shell("command -v chromium >/dev/null 2>&1") != 0) {
-    GTEST_SKIP() << "chromium is not installed (scripts/setup.sh installs it)";
+    GTEST_FAIL() << "chromium is not installed (scripts/setup.sh installs it)";
   }
   const std::string tokens = WriteFile("dash-tokens", "dash-token\n");
   Gateway& gw = StartGateway({"--token-file", tokens});
@@ -849,7 +851,7 @@ class ExampleClientsTest : public GatewayTest {
 
 TEST_F(ExampleClientsTest, PythonGrpcStubs) {
   if (Shell("/usr/bin/python3 -c 'import grpc_tools.protoc' 2>/dev/null") != 0) {
-    GTEST_SKIP() << "python3-grpc-tools is not installed (scripts/setup.sh installs it)";
+    GTEST_FAIL() << "python3-grpc-tools is not installed (scripts/setup.sh installs it)";
   }
   const std::string stubs = cluster_.dir() + "/pystubs";
   const std::string protos = RepoRoot() + "/protos";
@@ -877,7 +879,7 @@ TEST_F(ExampleClientsTest, NodeGrpcJs) {
   const std::string dir = RepoRoot() + "/clients/examples/node";
   if (Shell("command -v node >/dev/null") != 0 ||
       Shell("test -d " + dir + "/node_modules/@grpc/grpc-js") != 0) {
-    GTEST_SKIP() << "node or its modules missing (run npm install in clients/examples/node)";
+    GTEST_FAIL() << "node or its modules missing (run npm install in clients/examples/node)";
   }
   ExpectGraphResults(Capture(absl::StrCat("node ", dir, "/submit.js ", gw_->grpc_address(), " ",
                                           graph_, " --token example-token"),
@@ -885,7 +887,7 @@ TEST_F(ExampleClientsTest, NodeGrpcJs) {
 }
 
 TEST_F(ExampleClientsTest, CurlRest) {
-  if (Shell("command -v curl >/dev/null") != 0) GTEST_SKIP() << "curl is not installed";
+  if (Shell("command -v curl >/dev/null") != 0) GTEST_FAIL() << "curl is not installed";
   ExpectGraphResults(Capture(absl::StrCat("TASKGRID_GATEWAY=http://127.0.0.1:", gw_->http_port(),
                                           " TASKGRID_TOKEN=example-token ", RepoRoot(),
                                           "/clients/examples/curl.sh ", graph_),

@@ -44,7 +44,9 @@ struct KeyInfo {
 
 // Options of one task, as in distributed.Client.submit.
 struct SubmitOptions {
-  std::string key;         // empty: derived (pure: content hash; else unique)
+  // Submit: the task key; empty: derived (pure: "<fn>-<content hash>", else
+  // "<fn>-<unique token>"). Map: replaces <fn> as the keys' name prefix.
+  std::string key;
   bool pure = true;
   std::string runtime = "builtin";
   int retries = 0;

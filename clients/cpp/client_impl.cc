@@ -48,12 +48,18 @@ absl::Status ClientImpl::Start(absl::Duration timeout) {
 }
 
 void ClientImpl::Shutdown() {
+  bool welcomed;
   {
     absl::MutexLock lock(&mu_);
     if (shutting_down_) return;
     shutting_down_ = true;
+    welcomed = welcomed_;
   }
-  if (session_ != nullptr) session_->Shutdown();
+  // A session that never got its welcome (Connect timed out) has nothing
+  // to flush: cancel it at once rather than wait for a polite close.
+  if (session_ != nullptr) {
+    session_->Shutdown(welcomed ? std::chrono::seconds(2) : std::chrono::seconds(0));
+  }
   absl::MutexLock lock(&mu_);
   if (closed_.ok()) {
     closed_ = absl::CancelledError(

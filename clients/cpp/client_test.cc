@@ -73,6 +73,15 @@ TEST_F(ClientTest, ConnectToNothingFailsNamingTheAddress) {
   EXPECT_THAT(c.status().message(), HasSubstr(dead));
 }
 
+TEST(ClientConnectTest, SchedulerThatNeverAnswersTimesOut) {
+  testing::SilentListener hung;
+  absl::StatusOr<std::unique_ptr<Client>> c =
+      Client::Connect(hung.address(), std::chrono::milliseconds(200));
+  ASSERT_FALSE(c.ok());
+  EXPECT_EQ(c.status().code(), absl::StatusCode::kDeadlineExceeded);
+  EXPECT_THAT(c.status().message(), HasSubstr(hung.address()));
+}
+
 TEST_F(ClientTest, SubmitSendsOneTaskAndResultFetchesFromWorker) {
   absl::StatusOr<Future> f = client_->Submit("inc", {Value::Int(1)});
   ASSERT_TRUE(f.ok()) << f.status();

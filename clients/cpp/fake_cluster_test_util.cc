@@ -164,7 +164,10 @@ FakeServer::FakeServer(std::vector<grpc::Service*> services) {
 
 FakeServer::~FakeServer() { server_->Shutdown(std::chrono::system_clock::now()); }
 
-std::string DeadAddress() {
+namespace {
+
+// A socket bound to 127.0.0.1 on any port; *address gets "127.0.0.1:PORT".
+int BindLoopback(std::string* address) {
   int fd = socket(AF_INET, SOCK_STREAM, 0);
   CHECK_GE(fd, 0);
   sockaddr_in addr{};
@@ -173,8 +176,23 @@ std::string DeadAddress() {
   CHECK_EQ(bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
   socklen_t len = sizeof addr;
   CHECK_EQ(getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len), 0);
-  close(fd);
-  return absl::StrCat("127.0.0.1:", ntohs(addr.sin_port));
+  *address = absl::StrCat("127.0.0.1:", ntohs(addr.sin_port));
+  return fd;
 }
+
+}  // namespace
+
+std::string DeadAddress() {
+  std::string address;
+  close(BindLoopback(&address));
+  return address;
+}
+
+SilentListener::SilentListener() {
+  fd_ = BindLoopback(&address_);
+  CHECK_EQ(listen(fd_, 16), 0);
+}
+
+SilentListener::~SilentListener() { close(fd_); }
 
 }  // namespace taskgrid::testing

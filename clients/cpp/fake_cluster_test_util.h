@@ -84,4 +84,16 @@ class FakeServer {
 // An address where nothing listens (connections are refused).
 std::string DeadAddress();
 
+// A TCP listener on 127.0.0.1 that never answers (a hung scheduler).
+class SilentListener {
+ public:
+  SilentListener();
+  ~SilentListener();
+  const std::string& address() const { return address_; }
+
+ private:
+  int fd_ = -1;
+  std::string address_;
+};
+
 }  // namespace taskgrid::testing

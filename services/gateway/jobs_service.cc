@@ -17,6 +17,13 @@ std::string GrpcCodeName(grpc::StatusCode code) {
   return absl::StatusCodeToString(static_cast<absl::StatusCode>(code));
 }
 
+absl::string_view AuthorizationOf(const grpc::CallbackServerContext& ctx) {
+  const auto& md = ctx.client_metadata();
+  auto it = md.find("authorization");
+  return it == md.end() ? absl::string_view()
+                        : absl::string_view(it->second.data(), it->second.size());
+}
+
 void KeyToProto(const JobKey& key, v1::JobKey* out) {
   out->set_key(key.key);
   out->set_state(key.info.state);
@@ -58,11 +65,7 @@ JobsService::~JobsService() = default;
 
 grpc::Status JobsService::Authenticate(grpc::CallbackServerContext* ctx) {
   if (!deps_.tokens->enabled()) return grpc::Status::OK;
-  const auto& md = ctx->client_metadata();
-  auto it = md.find("authorization");
-  const absl::string_view value = it == md.end()
-                                      ? absl::string_view()
-                                      : absl::string_view(it->second.data(), it->second.size());
+  const absl::string_view value = AuthorizationOf(*ctx);
   if (deps_.tokens->Check(value)) return grpc::Status::OK;
   deps_.metrics->AuthFailure("grpc");
   return grpc::Status(grpc::StatusCode::UNAUTHENTICATED,

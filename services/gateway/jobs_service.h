@@ -68,6 +68,8 @@ class JobsService final : public v1::Jobs::CallbackService {
   WorkPool pool_;
 };
 
+// The call's `authorization` metadata ("" when absent).
+absl::string_view AuthorizationOf(const grpc::CallbackServerContext& ctx);
 // absl::Status -> grpc::Status with the same code and message.
 grpc::Status ToGrpcStatus(const absl::Status& s);
 // "OK", "INVALID_ARGUMENT", ... for metrics labels.

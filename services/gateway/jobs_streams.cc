@@ -195,12 +195,7 @@ grpc::ServerWriteReactor<v1::JobEvent>* JobsService::WatchJob(grpc::CallbackServ
     deps_.metrics->ObserveGrpc("WatchJob", GrpcCodeName(auth.error_code()));
     return new RefusedStream<v1::JobEvent>(auth);
   }
-  const auto& md = ctx->client_metadata();
-  auto it = md.find("authorization");
-  std::string client =
-      ClientIdentity(it == md.end() ? absl::string_view()
-                                    : absl::string_view(it->second.data(), it->second.size()),
-                     GrpcPeerHost(ctx->peer()));
+  std::string client = ClientIdentity(AuthorizationOf(*ctx), GrpcPeerHost(ctx->peer()));
   if (!deps_.streams->TryAcquire(client)) {
     grpc::Status s(grpc::StatusCode::RESOURCE_EXHAUSTED,
                    absl::StrCat("too many open event streams for this client (limit ",

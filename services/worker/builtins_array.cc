@@ -38,6 +38,22 @@ auto VisitDType(DType d, F&& f) {
 
 bool IsFloat(DType d) { return d == DType::kFloat32 || d == DType::kFloat64; }
 
+// Reads the elements of an array argument. Its data may sit at any offset
+// (a value decoded from a received buffer shares that buffer), so elements
+// are loaded with memcpy, which compiles to plain unaligned loads, rather
+// than through a T* that the optimiser may assume aligned.
+template <typename T>
+struct Elements {
+  explicit Elements(const NDArray& a) : data(a.data.data()) {}
+  explicit Elements(const char* d) : data(d) {}
+  T operator[](int64_t i) const {
+    T v;
+    std::memcpy(&v, data + i * static_cast<int64_t>(sizeof(T)), sizeof(T));
+    return v;
+  }
+  const char* data;
+};
+
 absl::StatusOr<NDArray> NewArray(const char* fn, DType dtype, std::vector<int64_t> shape,
                                  char** writable) {
   int64_t n = 1;
@@ -129,7 +145,7 @@ absl::StatusOr<Value> ArraySum(const ValueList& args, const ValueMap& kwargs) {
   const int64_t n = arr.NumElements();
   return VisitDType(arr.dtype, [&](auto tag) -> absl::StatusOr<Value> {
     using T = decltype(tag);
-    const T* p = arr.As<T>();
+    Elements<T> p(arr);
     if constexpr (std::is_floating_point_v<T>) {
       double total = 0.0;
       for (int64_t i = 0; i < n; ++i) total += p[i];
@@ -174,16 +190,16 @@ absl::StatusOr<Value> ArrayAdd(const ValueList& args, const ValueMap& kwargs) {
   if (keep_dtype) {
     VisitDType(x.dtype, [&](auto tag) {
       using T = decltype(tag);
-      const T* px = x.As<T>();
-      T* po = reinterpret_cast<T*>(w);
-      const T* py = y != nullptr ? y->As<T>() : nullptr;
+      Elements<T> px(x);
+      Elements<T> py(y != nullptr ? y->data.data() : nullptr);  // read only if y
+      T* po = reinterpret_cast<T*>(w);  // a new buffer: aligned
       for (int64_t i = 0; i < n; ++i) {
         if constexpr (std::is_floating_point_v<T>) {
-          po[i] = static_cast<T>(px[i] + (py != nullptr ? py[i] : scalar->as_double()));
+          po[i] = static_cast<T>(px[i] + (y != nullptr ? py[i] : scalar->as_double()));
         } else {
           // Integer arithmetic in uint64 so that wrap-around is defined.
-          uint64_t rhs = py != nullptr ? static_cast<uint64_t>(py[i])
-                                       : static_cast<uint64_t>(scalar->i);
+          uint64_t rhs = y != nullptr ? static_cast<uint64_t>(py[i])
+                                      : static_cast<uint64_t>(scalar->i);
           po[i] = static_cast<T>(static_cast<uint64_t>(px[i]) + rhs);
         }
       }
@@ -193,14 +209,14 @@ absl::StatusOr<Value> ArrayAdd(const ValueList& args, const ValueMap& kwargs) {
     double* po = reinterpret_cast<double*>(w);
     VisitDType(x.dtype, [&](auto tag) {
       using T = decltype(tag);
-      const T* px = x.As<T>();
+      Elements<T> px(x);
       for (int64_t i = 0; i < n; ++i) po[i] = static_cast<double>(px[i]);
       return 0;
     });
     if (y != nullptr) {
       VisitDType(y->dtype, [&](auto tag) {
         using T = decltype(tag);
-        const T* py = y->As<T>();
+        Elements<T> py(*y);
         for (int64_t i = 0; i < n; ++i) po[i] += static_cast<double>(py[i]);
         return 0;
       });

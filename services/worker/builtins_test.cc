@@ -219,6 +219,25 @@ TEST_F(BuiltinsTest, ArraySumAllDtypes) {
   EXPECT_EQ(Error("array_sum", {L({})}), "TypeError: array_sum: argument 1 is list, expected an ndarray");
 }
 
+// Arrays decoded from a received buffer share it and may start at any
+// offset; the array builtins must not assume aligned data.
+TEST_F(BuiltinsTest, ArraysAtUnalignedOffsets) {
+  std::vector<int64_t> values = {1, -2, 3, 40};
+  std::string buffer(1 + values.size() * 8, '\0');
+  std::memcpy(&buffer[1], values.data(), values.size() * 8);
+  Blob whole = Blob::FromString(std::move(buffer));
+  NDArray a;
+  a.dtype = DType::kInt64;
+  a.shape = {4};
+  a.data = whole.Slice(1, 32);
+  Value unaligned = Value::Array(a);
+  EXPECT_EQ(*Call("array_sum", {unaligned}), I(42));
+  EXPECT_EQ(Elements<int64_t>(*Call("array_add", {unaligned, unaligned})),
+            (std::vector<int64_t>{2, -4, 6, 80}));
+  EXPECT_EQ(Elements<double>(*Call("array_add", {unaligned, D(0.5)})),
+            (std::vector<double>{1.5, -1.5, 3.5, 40.5}));
+}
+
 TEST_F(BuiltinsTest, FullTakesShape) {
   Value v = *Call("full", {L({I(2), I(3)}), I(7)});
   EXPECT_EQ(v.as_array().dtype, DType::kFloat64);

@@ -135,15 +135,17 @@ int Run(int argc, char** argv) {
                                                  options->memory_limit);
   std::unique_ptr<prometheus::Exposer> exposer;
   std::string metrics_address;
+  // The HTTP server binds numeric addresses only; for a host name, listen
+  // everywhere (the advertised address still names the host).
+  const std::string metrics_bind = JoinHostPort(
+      IsIpLiteral(options->host) ? options->host : "0.0.0.0", options->metrics_port);
   try {
-    exposer = std::make_unique<prometheus::Exposer>(
-        JoinHostPort(options->host, options->metrics_port), 1);
+    exposer = std::make_unique<prometheus::Exposer>(metrics_bind, 1);
     exposer->RegisterCollectable(metrics);
     std::vector<int> ports = exposer->GetListeningPorts();
     metrics_address = JoinHostPort(advertised_host, ports.empty() ? options->metrics_port : ports[0]);
   } catch (const std::exception& e) {
-    LOG(ERROR) << "cannot serve metrics on " << JoinHostPort(options->host, options->metrics_port)
-               << ": " << e.what();
+    LOG(ERROR) << "cannot serve metrics on " << metrics_bind << ": " << e.what();
     return 1;
   }
 

@@ -51,9 +51,13 @@ class FakeScheduler final : public v1::Scheduler::Service, public Monitor {
       client_done_ = false;
     }
     v1::WorkerCommandBatch ack;
-    v1::RegisterAck* a = ack.add_commands()->mutable_register_ack();
-    a->set_worker_id("w-" + std::to_string(session));
-    a->set_heartbeat_interval_seconds(0.02);
+    if (reply_without_ack_) {
+      ack.add_commands()->mutable_compute_task()->mutable_spec()->set_key("too-early");
+    } else {
+      v1::RegisterAck* a = ack.add_commands()->mutable_register_ack();
+      a->set_worker_id("w-" + std::to_string(session));
+      a->set_heartbeat_interval_seconds(0.02);
+    }
     stream->Write(ack);
     std::thread reader([this, stream] {
       v1::WorkerBatch batch;
@@ -99,6 +103,7 @@ class FakeScheduler final : public v1::Scheduler::Service, public Monitor {
   int batches_ ABSL_GUARDED_BY(mu_) = 0;
   bool end_session_ ABSL_GUARDED_BY(mu_) = false;
   bool client_done_ ABSL_GUARDED_BY(mu_) = false;
+  bool reply_without_ack_ = false;  // set before the first session
 };
 
 class RecordingHandler : public SessionHandler, public Monitor {
@@ -255,6 +260,17 @@ TEST_F(SchedulerConnectionTest, RetriesUntilTheSchedulerIsUp) {
   EXPECT_EQ(connection_->worker_id(), "w-1");
   connection_.reset();
   late_server->Shutdown(std::chrono::system_clock::now());
+}
+
+TEST_F(SchedulerConnectionTest, FirstReplyMustBeRegisterAck) {
+  scheduler_.reply_without_ack_ = true;
+  Connect();
+  // The session is abandoned and retried; nothing reaches the handler.
+  scheduler_.WaitUntil([&] { return scheduler_.sessions_ >= 2; });
+  EXPECT_FALSE(connection_->registered());
+  absl::MutexLock lock(&handler_.mu_);
+  EXPECT_TRUE(handler_.computed_.empty());
+  EXPECT_EQ(handler_.lost_, 0);
 }
 
 TEST_F(SchedulerConnectionTest, MessagesWhileDisconnectedAreDropped) {

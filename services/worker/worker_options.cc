@@ -132,6 +132,12 @@ std::string AdvertisedHost(const std::string& host) {
   return "127.0.0.1";
 }
 
+bool IsIpLiteral(const std::string& host) {
+  in_addr v4;
+  in6_addr v6;
+  return inet_pton(AF_INET, host.c_str(), &v4) == 1 || inet_pton(AF_INET6, host.c_str(), &v6) == 1;
+}
+
 std::string JoinHostPort(const std::string& host, int port) {
   if (host.find(':') != std::string::npos && host.front() != '[') {
     return absl::StrCat("[", host, "]:", port);

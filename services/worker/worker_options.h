@@ -43,6 +43,9 @@ int64_t PhysicalMemoryBytes();
 // wildcard bind address (0.0.0.0, ::, empty) this machine's primary IP.
 std::string AdvertisedHost(const std::string& host);
 
+// Whether `host` is a numeric IPv4 or IPv6 address (not a name).
+bool IsIpLiteral(const std::string& host);
+
 // "host:port", with brackets around an IPv6 host ("[::1]:80").
 std::string JoinHostPort(const std::string& host, int port);
 

@@ -95,6 +95,15 @@ TEST_F(WorkerOptionsTest, AdvertisedHost) {
   EXPECT_NE(wildcard, "0.0.0.0");
 }
 
+TEST_F(WorkerOptionsTest, IsIpLiteral) {
+  EXPECT_TRUE(IsIpLiteral("127.0.0.1"));
+  EXPECT_TRUE(IsIpLiteral("0.0.0.0"));
+  EXPECT_TRUE(IsIpLiteral("::1"));
+  EXPECT_FALSE(IsIpLiteral("localhost"));
+  EXPECT_FALSE(IsIpLiteral("worker-0.svc"));
+  EXPECT_FALSE(IsIpLiteral(""));
+}
+
 TEST_F(WorkerOptionsTest, JoinHostPort) {
   EXPECT_EQ(JoinHostPort("10.0.0.1", 80), "10.0.0.1:80");
   EXPECT_EQ(JoinHostPort("::1", 80), "[::1]:80");
