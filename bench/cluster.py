@@ -7,6 +7,7 @@ whatever has not exited after a grace period. Each process logs to its own
 file under `log_dir`.
 """
 
+import abc
 import os
 import signal
 import socket
@@ -79,15 +80,16 @@ class _Processes:
         return problems
 
 
-class _LocalCluster:
+class _LocalCluster(abc.ABC):
     """Base: `address` and `scheduler_pid` are set by _start(); leaving the
     with-block stops every process, also when _start() itself fails."""
 
     procs = None
     stop_problems = ()  # set on exit: processes that did not stop cleanly
 
+    @abc.abstractmethod
     def _start(self):
-        raise NotImplementedError
+        """Starts the processes; sets address, scheduler_pid and procs."""
 
     def __enter__(self):
         try:

@@ -139,6 +139,12 @@ void SchedulerState::ComputeIfNeeded(Task* t) {
       return;
     }
   }
+  EnterWaiting(t);
+}
+
+// Puts a task in waiting, counting the dependencies not in memory and
+// queueing released ones for recomputation.
+void SchedulerState::EnterWaiting(Task* t) {
   Transition(t, KeyStatus::kWaiting);
   t->missing = 0;
   for (Task* d : t->deps) {
@@ -161,15 +167,7 @@ void SchedulerState::Reschedule(Task* t) {
     compute_candidates_.push_back(t);
     return;
   }
-  Transition(t, KeyStatus::kWaiting);
-  t->missing = 0;
-  for (Task* d : t->deps) {
-    if (d->status != KeyStatus::kMemory) {
-      ++t->missing;
-      if (d->status == KeyStatus::kReleased) compute_candidates_.push_back(d);
-    }
-  }
-  if (t->missing == 0) ready_.push_back(t);
+  EnterWaiting(t);
 }
 
 void SchedulerState::AddReplica(Task* t, Worker* w, int64_t nbytes) {

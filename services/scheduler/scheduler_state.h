@@ -150,6 +150,7 @@ class SchedulerState {
   void RemoveReplica(Task* t, Worker* w);
   void DataLost(Task* t);
   void Reschedule(Task* t);
+  void EnterWaiting(Task* t);
   void MarkErred(Task* t, std::shared_ptr<const ErrorInfo> error);
   void MaybeRelease(Task* t);
   void MaybeForget(Task* t);
