@@ -5,7 +5,9 @@
 // clients, the OpenAPI document, and the dashboard in headless chromium.
 
 #include <httplib.h>
+#include <limits.h>
 #include <signal.h>
+#include <stdlib.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -821,10 +823,19 @@ TEST_F(GatewayTest, DashboardShowsWorkersTasksAndJobsInChromium) {
 
 // ------------------------------------------------------- example clients
 
-// The repository root (this file is tests/gateway_e2e_test.cc).
+// The source tree. CMake compiles this file by absolute path
+// (<root>/tests/gateway_e2e_test.cc); Bazel compiles it as the relative
+// tests/gateway_e2e_test.cc and runs the test from its runfiles root, where
+// the examples are symlinks into the source tree (which also holds their
+// npm packages), so the root is found by following one of them.
 std::string RepoRoot() {
   std::string file = __FILE__;
-  return file.substr(0, file.rfind("/tests/"));
+  if (!file.empty() && file[0] == '/') return file.substr(0, file.rfind("/tests/"));
+  char resolved[PATH_MAX];
+  const std::string marker = "/clients/examples/graph.json";
+  if (realpath(("." + marker).c_str(), resolved) == nullptr) return ".";
+  std::string real = resolved;
+  return real.substr(0, real.size() - marker.size());
 }
 
 // Runs `command` with output to a file; returns {exit code, output}.
