@@ -11,4 +11,10 @@ namespace taskgrid {
 // any SIGTERM handler in place.
 void InitLogging(const char* argv0);
 
+// Ends a service whose work has stopped: flushes the logs and exits with
+// `code` without running destructors. The one thing left by then is
+// prometheus-cpp's HTTP listener, whose (Debian-built) civetweb joins its
+// poll loop for up to 2 s; the kernel closes its socket at exit anyway.
+[[noreturn]] void ExitStoppedService(int code);
+
 }  // namespace taskgrid

@@ -823,14 +823,12 @@ TEST_F(GatewayTest, DashboardShowsWorkersTasksAndJobsInChromium) {
 
 // ------------------------------------------------------- example clients
 
-// The source tree. CMake compiles this file by absolute path
-// (<root>/tests/gateway_e2e_test.cc); Bazel compiles it as the relative
-// tests/gateway_e2e_test.cc and runs the test from its runfiles root, where
-// the examples are symlinks into the source tree (which also holds their
-// npm packages), so the root is found by following one of them.
+// The source tree: CMake's ctest names it in TASKGRID_SOURCE_DIR. Bazel
+// runs the test from its runfiles root, where the examples are symlinks
+// into the source tree (which also holds their npm packages), so the root
+// is found by following one of them.
 std::string RepoRoot() {
-  std::string file = __FILE__;
-  if (!file.empty() && file[0] == '/') return file.substr(0, file.rfind("/tests/"));
+  if (const char* dir = std::getenv("TASKGRID_SOURCE_DIR")) return dir;
   char resolved[PATH_MAX];
   const std::string marker = "/clients/examples/graph.json";
   if (realpath(("." + marker).c_str(), resolved) == nullptr) return ".";

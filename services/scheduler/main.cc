@@ -94,5 +94,5 @@ int main(int argc, char** argv) {
   server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));
   service.Stop();
   LOG(INFO) << "scheduler stopped";
-  return 0;
+  ExitStoppedService(0);
 }

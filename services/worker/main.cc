@@ -181,23 +181,19 @@ int Run(int argc, char** argv) {
     // A task is still running and cannot be interrupted: its thread uses
     // the worker's objects, so leave without destroying them.
     LOG(WARNING) << "tasks still running; exiting without waiting for them";
-    google::FlushLogFiles(google::GLOG_INFO);
-    _exit(0);
+    ExitStoppedService(0);
   }
   fetcher.reset();  // cancels transfers; their callbacks need the worker
   worker.reset();
   connection.reset();
   LOG(INFO) << "worker stopped";
-  return 0;
+  ExitStoppedService(0);
 }
 
 }  // namespace
 }  // namespace taskgrid::worker
 
 int main(int argc, char** argv) {
-  // Debian's Abseil is built with mutex deadlock detection on, which costs
-  // ~150 ns per nested lock: lock order is fixed by design here.
-  absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
   taskgrid::InitLogging(argv[0]);
   return taskgrid::worker::Run(argc, argv);
 }
