@@ -14,6 +14,7 @@ PACKAGES=(
   libcivetweb-dev civetweb
   bazel-bootstrap
   python3 python3-grpcio python3-dask python3-distributed python3-numpy
+  python3-dev pybind11-dev python3-cloudpickle python3-pandas python3-pytest
   python3-psutil python3-matplotlib
   chromium python3-grpc-tools curl openssl
 )

@@ -15,12 +15,21 @@
 namespace taskgrid::worker {
 
 inline constexpr char kErrorTypePayload[] = "taskgrid.dev/error_type";
+inline constexpr char kErrorTracebackPayload[] = "taskgrid.dev/traceback";
 
 // An error of the Python exception type `type` (e.g. "ZeroDivisionError").
 inline absl::Status FunctionError(absl::string_view type, absl::string_view message,
                                   absl::StatusCode code = absl::StatusCode::kInvalidArgument) {
   absl::Status s(code, message);
   s.SetPayload(kErrorTypePayload, absl::Cord(type));
+  return s;
+}
+
+// The same, with the remote traceback text users read (Python tasks).
+inline absl::Status FunctionErrorWithTraceback(absl::string_view type, absl::string_view message,
+                                               absl::string_view traceback) {
+  absl::Status s = FunctionError(type, message, absl::StatusCode::kUnknown);
+  if (!traceback.empty()) s.SetPayload(kErrorTracebackPayload, absl::Cord(traceback));
   return s;
 }
 
@@ -46,6 +55,12 @@ inline std::string ErrorTypeName(const absl::Status& status) {
     case absl::StatusCode::kDeadlineExceeded: return "TimeoutError";
     default: return "FunctionError";
   }
+}
+
+// The traceback attached by FunctionErrorWithTraceback, else empty.
+inline std::string ErrorTraceback(const absl::Status& status) {
+  auto payload = status.GetPayload(kErrorTracebackPayload);
+  return payload ? std::string(*payload) : std::string();
 }
 
 }  // namespace taskgrid::worker

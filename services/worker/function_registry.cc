@@ -4,16 +4,36 @@
 
 namespace taskgrid::worker {
 
+namespace {
+constexpr absl::string_view kAnyFunction = "*";
+}  // namespace
+
 absl::Status FunctionRegistry::Register(absl::string_view runtime, absl::string_view name,
                                         TaskFunction fn) {
+  if (name == kAnyFunction) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("function name '", runtime, "/*' is reserved for RegisterRuntime"));
+  }
+  if (!fn) {
+    return absl::InvalidArgumentError(absl::StrCat("function ", runtime, "/", name, " is empty"));
+  }
+  return Add(runtime, name, std::move(fn), nullptr);
+}
+
+absl::Status FunctionRegistry::RegisterRuntime(absl::string_view runtime, RuntimeFunction fn) {
+  if (!fn) {
+    return absl::InvalidArgumentError(absl::StrCat("runtime ", runtime, " has no function"));
+  }
+  return Add(runtime, kAnyFunction, nullptr, std::move(fn));
+}
+
+absl::Status FunctionRegistry::Add(absl::string_view runtime, absl::string_view name,
+                                   TaskFunction fn, RuntimeFunction any_fn) {
   if (runtime.empty() || name.empty() || runtime.find('/') != absl::string_view::npos ||
       name.find('/') != absl::string_view::npos) {
     return absl::InvalidArgumentError(
         absl::StrCat("invalid function name '", runtime, "/", name,
                      "': runtime and name must be non-empty and contain no '/'"));
-  }
-  if (!fn) {
-    return absl::InvalidArgumentError(absl::StrCat("function ", runtime, "/", name, " is empty"));
   }
   auto& names = by_runtime_[runtime];
   if (names.contains(name)) {
@@ -25,6 +45,7 @@ absl::Status FunctionRegistry::Register(absl::string_view runtime, absl::string_
   entry->name = std::string(name);
   entry->qualified_name = absl::StrCat(runtime, "/", name);
   entry->fn = std::move(fn);
+  entry->any_fn = std::move(any_fn);
   entry->index = static_cast<int>(entries_.size());
   names.emplace(entry->name, entry.get());
   entries_.push_back(std::move(entry));
@@ -37,6 +58,7 @@ const FunctionRegistry::Entry* FunctionRegistry::Find(absl::string_view runtime,
   auto r = by_runtime_.find(runtime);
   if (r == by_runtime_.end()) return nullptr;
   auto f = r->second.find(name);
+  if (f == r->second.end()) f = r->second.find(kAnyFunction);
   return f == r->second.end() ? nullptr : f->second;
 }
 

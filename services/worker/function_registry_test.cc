@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include "absl/strings/str_cat.h"
+
 namespace taskgrid::worker {
 namespace {
 
@@ -34,6 +36,29 @@ TEST(FunctionRegistryTest, RejectsDuplicatesAndBadNames) {
   EXPECT_EQ(r.Register("a/b", "f", Seven).code(), absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(r.Register("builtin", "g", nullptr).code(), absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(r.size(), 1u);
+}
+
+TEST(FunctionRegistryTest, RuntimeCatchAllGetsNameAndPayload) {
+  FunctionRegistry r;
+  ASSERT_TRUE(r.Register("python", "named", Seven).ok());
+  ASSERT_TRUE(r.RegisterRuntime("python", [](const RuntimeCall& call) -> absl::StatusOr<Value> {
+                  return Value::String(absl::StrCat(call.function, ":", call.payload, ":",
+                                                    call.args.size()));
+                }).ok());
+  EXPECT_EQ(r.RegisterRuntime("python", [](const RuntimeCall&) { return Value(); }).code(),
+            absl::StatusCode::kAlreadyExists);
+  EXPECT_EQ(r.Register("python", "*", Seven).code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(r.Find("python", "named")->fn({}, {}).value(), Value::Int(7));
+  const FunctionRegistry::Entry* any = r.Find("python", "whatever");
+  ASSERT_NE(any, nullptr);
+  EXPECT_EQ(any->qualified_name, "python/*");
+  EXPECT_FALSE(any->fn);
+  ValueList args{Value::Int(1)};
+  ValueMap kwargs;
+  EXPECT_EQ(any->any_fn(RuntimeCall{"f", "pickled", args, kwargs}).value(),
+            Value::String("f:pickled:1"));
+  EXPECT_EQ(r.Find("builtin", "whatever"), nullptr);
+  EXPECT_EQ(r.QualifiedNames(), (std::vector<std::string>{"python/named", "python/*"}));
 }
 
 }  // namespace

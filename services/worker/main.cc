@@ -29,6 +29,9 @@
 #include "services/worker/worker_options.h"
 #include "services/worker/worker_service.h"
 #include "services/worker/worker_stats.h"
+#ifdef TASKGRID_WITH_PYTHON
+#include "services/worker/python_runtime.h"
+#endif
 
 namespace taskgrid::worker {
 namespace {
@@ -61,6 +64,24 @@ std::string WaitForShutdown(const sigset_t& signals, const CloseRequest& close) 
     std::string reason = close.reason();
     if (!reason.empty()) return reason;
   }
+}
+
+// Offers "python/*" unless --no-python; without --python, a build or a
+// machine without Python (or numpy/cloudpickle) only logs a warning.
+absl::Status StartPythonRuntime(const WorkerOptions& options, FunctionRegistry* functions) {
+  if (options.no_python) return absl::OkStatus();
+#ifdef TASKGRID_WITH_PYTHON
+  absl::Status started = RegisterPythonRuntime(functions);
+  if (started.ok()) {
+    LOG(INFO) << "python runtime ready: offering python/*";
+    return started;
+  }
+#else
+  absl::Status started = absl::UnimplementedError("this worker was built without Python");
+#endif
+  if (options.require_python) return started;
+  LOG(WARNING) << "no python runtime: " << started.message();
+  return absl::OkStatus();
 }
 
 int Run(int argc, char** argv) {
@@ -104,6 +125,10 @@ int Run(int argc, char** argv) {
       return 2;
     }
     LOG(INFO) << "loaded plugin " << path << ": " << absl::StrJoin(*names, ", ");
+  }
+  if (absl::Status s = StartPythonRuntime(*options, &functions); !s.ok()) {
+    LOG(ERROR) << s.message();
+    return 2;
   }
   if (options->allow_exec) {
     LOG(WARNING) << "--allow-exec: the exec runtime is not part of this build; "

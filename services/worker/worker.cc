@@ -36,8 +36,12 @@ std::unique_ptr<v1::WorkerMessage> TaskFinishedMessage(const std::string& key, i
 }
 
 // Runs a task function; C++ exceptions (from plugins) become errors.
-absl::StatusOr<Value> CallFunction(const FunctionRegistry::Entry& fn, const TaskArguments& args) {
+absl::StatusOr<Value> CallFunction(const FunctionRegistry::Entry& fn, const v1::TaskSpec& spec,
+                                   const TaskArguments& args) {
   try {
+    if (fn.any_fn) {
+      return fn.any_fn(RuntimeCall{spec.function(), spec.payload(), args.args, args.kwargs});
+    }
     return fn.fn(args.args, args.kwargs);
   } catch (const std::bad_alloc&) {
     return FunctionError("MemoryError", absl::StrCat(fn.name, ": out of memory"),
@@ -197,7 +201,7 @@ void Worker::RunTask(std::unique_ptr<Task> task) {
       return it == task->deps.end() ? nullptr : it->second.get();
     };
     absl::StatusOr<TaskArguments> args = ResolveArguments(task->spec, lookup);
-    result = args.ok() ? CallFunction(*task->function, *args) : args.status();
+    result = args.ok() ? CallFunction(*task->function, task->spec, *args) : args.status();
   }
   const double stop = WallSeconds();
   stats_->task_durations[task->function->index].Observe(stop - start);
@@ -366,6 +370,7 @@ std::unique_ptr<v1::WorkerMessage> Worker::TaskErredMessage(const std::string& k
   e->set_function(function);
   e->set_message(std::string(error.message()));
   e->set_type(ErrorTypeName(error));
+  e->set_traceback(ErrorTraceback(error));
   return m;
 }
 

@@ -18,7 +18,7 @@ absl::StatusOr<WorkerOptions> ParseWorkerOptions(int argc, char** argv) {
       Flags::Parse(argc, argv,
                    {"nthreads", "memory-limit", "resources", "name", "host", "port",
                     "metrics-port", "local-directory", "plugin"},
-                   {"allow-exec", "help"});
+                   {"allow-exec", "help", "python", "no-python"});
   if (!flags.ok()) return flags.status();
   WorkerOptions o;
   o.help = flags->GetBool("help");
@@ -76,6 +76,11 @@ absl::StatusOr<WorkerOptions> ParseWorkerOptions(int argc, char** argv) {
     }
   }
   o.allow_exec = flags->GetBool("allow-exec");
+  o.require_python = flags->GetBool("python");
+  o.no_python = flags->GetBool("no-python");
+  if (o.require_python && o.no_python) {
+    return absl::InvalidArgumentError("flags --python and --no-python contradict each other");
+  }
   return o;
 }
 
@@ -83,6 +88,7 @@ std::string WorkerUsage() {
   return "usage: taskgrid-worker [SCHEDULER_ADDRESS] [--nthreads N] [--memory-limit 4GiB|auto]\n"
          "         [--resources GPU=1,MEMORY=2e9] [--name NAME] [--host H] [--port 0]\n"
          "         [--metrics-port 0] [--local-directory DIR] [--plugin LIB.so]... [--allow-exec]\n"
+         "         [--python | --no-python]   (python runtime: on when built with it)\n"
          "Every flag can also be set as TASKGRID_<FLAG> (e.g. TASKGRID_NTHREADS);\n"
          "SCHEDULER_ADDRESS defaults to $TASKGRID_SCHEDULER_ADDRESS, else 127.0.0.1:8786.\n";
 }

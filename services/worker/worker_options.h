@@ -4,7 +4,7 @@
 //   taskgrid-worker [SCHEDULER_ADDRESS] [--nthreads N] [--memory-limit 4GiB]
 //       [--resources GPU=1,MEMORY=2e9] [--name NAME] [--host H] [--port 0]
 //       [--metrics-port 0] [--local-directory DIR] [--plugin LIB.so]...
-//       [--allow-exec]
+//       [--allow-exec] [--python | --no-python]
 //
 // Stateless; thread-safe.
 
@@ -29,6 +29,10 @@ struct WorkerOptions {
   std::string local_directory;
   std::vector<std::string> plugins;
   bool allow_exec = false;
+  // The python runtime is on when the worker is built with it; --python
+  // makes its absence an error, --no-python turns it off.
+  bool require_python = false;
+  bool no_python = false;
   bool help = false;
 };
 

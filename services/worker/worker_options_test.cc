@@ -22,7 +22,8 @@ class WorkerOptionsTest : public ::testing::Test {
  protected:
   void SetUp() override {
     for (const char* v : {"TASKGRID_SCHEDULER_ADDRESS", "TASKGRID_NTHREADS", "TASKGRID_PLUGIN",
-                          "TASKGRID_MEMORY_LIMIT", "TASKGRID_PORT", "TASKGRID_ALLOW_EXEC"}) {
+                          "TASKGRID_MEMORY_LIMIT", "TASKGRID_PORT", "TASKGRID_ALLOW_EXEC",
+                          "TASKGRID_PYTHON", "TASKGRID_NO_PYTHON"}) {
       unsetenv(v);
     }
   }
@@ -39,6 +40,16 @@ TEST_F(WorkerOptionsTest, Defaults) {
   EXPECT_EQ(o->metrics_port, 0);
   EXPECT_TRUE(o->plugins.empty());
   EXPECT_FALSE(o->allow_exec);
+  EXPECT_FALSE(o->require_python);
+  EXPECT_FALSE(o->no_python);
+}
+
+TEST_F(WorkerOptionsTest, PythonRuntimeFlags) {
+  EXPECT_TRUE(Parse({"--python"})->require_python);
+  EXPECT_TRUE(Parse({"--no-python"})->no_python);
+  absl::StatusOr<WorkerOptions> both = Parse({"--python", "--no-python"});
+  ASSERT_FALSE(both.ok());
+  EXPECT_THAT(both.status().message(), HasSubstr("--no-python"));
 }
 
 TEST_F(WorkerOptionsTest, FlagsAndPositional) {
