@@ -1,0 +1,88 @@
+"""A real taskgrid cluster (scheduler + workers from the built binaries) on
+127.0.0.1 with ephemeral ports, for the client's tests.
+
+The binaries come from $TASKGRID_SCHEDULER_BIN / $TASKGRID_WORKER_BIN (set
+by CMake/Bazel), else from build-py/ or build/ in the source tree.
+"""
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.abspath(os.path.join(HERE, "..", "..", ".."))
+
+
+def _binary(env_name, relative):
+    path = os.environ.get(env_name)
+    if path:
+        return path
+    for build in ("build-py", "build"):
+        candidate = os.path.join(ROOT, build, relative)
+        if os.path.exists(candidate):
+            return candidate
+    raise RuntimeError("set %s to the built binary" % env_name)
+
+
+class LocalCluster:
+    """`workers` is a list of dicts of extra worker flags, e.g.
+    [{"nthreads": 2, "resources": "FOO=1"}, {"nthreads": 2}]."""
+
+    def __init__(self, workers):
+        self.dir = tempfile.mkdtemp(prefix="taskgrid-pytest-")
+        self.procs = []
+        log = open(os.path.join(self.dir, "scheduler.log"), "w")
+        scheduler = subprocess.Popen(
+            [_binary("TASKGRID_SCHEDULER_BIN", "services/scheduler/taskgrid-scheduler"),
+             "--host", "127.0.0.1", "--port", "0", "--metrics-port", "0"],
+            stdout=subprocess.PIPE, stderr=log, text=True)
+        self.procs.append(scheduler)
+        line = scheduler.stdout.readline()
+        m = re.search(r"listening on (\S+):(\d+)", line)
+        if not m:
+            self.close()
+            raise RuntimeError("scheduler did not start: %r" % line)
+        self.scheduler_address = "%s:%s" % (m.group(1), m.group(2))
+        # Workers import the test modules (functions pickled by reference)
+        # from PYTHONPATH, and user modules from their working directory.
+        env = dict(os.environ, PYTHONPATH=os.pathsep.join([HERE, os.path.dirname(HERE)]))
+        self.worker_dirs = []
+        for i, flags in enumerate(workers):
+            cwd = os.path.join(self.dir, "worker-%d" % i)
+            os.makedirs(cwd)
+            self.worker_dirs.append(cwd)
+            args = [_binary("TASKGRID_WORKER_BIN", "services/worker/taskgrid-worker"),
+                    self.scheduler_address, "--host", "127.0.0.1", "--port", "0",
+                    "--metrics-port", "0", "--python"]
+            for name, value in flags.items():
+                args += ["--" + name, str(value)]
+            wlog = open(os.path.join(self.dir, "worker-%d.log" % i), "w")
+            self.procs.append(subprocess.Popen(args, cwd=cwd, env=env, stdout=wlog,
+                                               stderr=subprocess.STDOUT))
+        self._wait_for_workers(len(workers))
+
+    def _wait_for_workers(self, n, timeout=20):
+        import taskgrid
+
+        c = taskgrid.Client(self.scheduler_address, set_as_default=False)
+        try:
+            deadline = time.monotonic() + timeout
+            while len(c.scheduler_info()["workers"]) < n:
+                if time.monotonic() > deadline:
+                    raise RuntimeError("workers did not register; logs in %s" % self.dir)
+                time.sleep(0.05)
+        finally:
+            c.close()
+
+    def close(self):
+        for p in reversed(self.procs):
+            if p.poll() is None:
+                p.terminate()
+        for p in self.procs:
+            try:
+                p.wait(5)
+            except subprocess.TimeoutExpired:
+                p.kill()
+        self.procs = []
