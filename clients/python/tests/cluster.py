@@ -18,7 +18,7 @@ ROOT = os.path.abspath(os.path.join(HERE, "..", "..", ".."))
 def _binary(env_name, relative):
     path = os.environ.get(env_name)
     if path:
-        return path
+        return os.path.abspath(path)  # workers run in their own directories
     for build in ("build-py", "build"):
         candidate = os.path.join(ROOT, build, relative)
         if os.path.exists(candidate):
