@@ -58,6 +58,10 @@ void GrpcOutbox::FreeKeys(WorkerId worker, const std::vector<std::string>& keys)
   for (const auto& k : keys) free->add_keys(k);
 }
 
+void GrpcOutbox::StealRequest(WorkerId worker, const std::string& key) {
+  if (v1::WorkerCommand* c = AddWorkerCommand(worker)) c->mutable_steal_request()->set_key(key);
+}
+
 void GrpcOutbox::CloseWorker(WorkerId worker, const std::string& reason) {
   if (v1::WorkerCommand* c = AddWorkerCommand(worker)) {
     c->mutable_close()->set_reason(reason);

@@ -27,6 +27,7 @@ class GrpcOutbox : public SchedulerOutbox {
   void ComputeTask(WorkerId worker, const ComputeTaskCommand& cmd) override;
   void FreeKeys(WorkerId worker, const std::vector<std::string>& keys) override;
   void CloseWorker(WorkerId worker, const std::string& reason) override;
+  void StealRequest(WorkerId worker, const std::string& key) override;
   void KeyEvent(ClientId client, const KeyEventOut& event) override;
 
   v1::WorkerCommand* AddWorkerCommand(WorkerId worker);

@@ -161,6 +161,7 @@ absl::StatusOr<int> SchedulerState::UpdateGraph(ClientId client,
       if (d->dependents.insert(t).second) t->deps.push_back(d);
     }
   }
+  AssignGraphOrder(created);
   for (const auto& key : wanted) Want(client, Find(key));
   // New tasks nobody needs are dropped at once.
   for (Task* t : created) {
@@ -168,6 +169,35 @@ absl::StatusOr<int> SchedulerState::UpdateGraph(ClientId client,
   }
   Drain();
   return added;
+}
+
+// Static order of the new tasks: a post-order depth-first walk from each
+// new task no other new task depends on (in submission order), visiting
+// dependencies in argument order. A reduction's branch is thus ordered
+// completely before the next branch starts, so workers running tasks in
+// this order free intermediate results early (as dask.order aims to).
+void SchedulerState::AssignGraphOrder(const std::vector<Task*>& created) {
+  constexpr uint64_t kVisiting = ~uint64_t{0};
+  std::vector<std::pair<Task*, size_t>> stack;
+  for (Task* root : created) {
+    if (root == nullptr || root->order != 0 || !root->dependents.empty()) continue;
+    root->order = kVisiting;
+    stack.emplace_back(root, 0);
+    while (!stack.empty()) {
+      Task* t = stack.back().first;
+      size_t& next = stack.back().second;
+      if (next == t->deps.size()) {
+        t->order = next_order_++;
+        stack.pop_back();
+        continue;
+      }
+      Task* d = t->deps[next++];
+      if (d->order == 0) {
+        d->order = kVisiting;
+        stack.emplace_back(d, 0);
+      }
+    }
+  }
 }
 
 }  // namespace taskgrid::scheduler

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
 #include "absl/container/inlined_vector.h"
 #include "services/scheduler/scheduler_types.h"
@@ -39,6 +40,9 @@ struct Task {
   FunctionStats* fn = nullptr;
   int64_t priority = 0;
   uint64_t seq = 0;
+  // Static graph order (post-order DFS of each submitted graph, so that a
+  // branch finishes before the next starts); global across submissions.
+  uint64_t order = 0;
   int retries_left = 0;
   int suspicious = 0;  // workers that died while running it
   std::vector<Task*> deps;
@@ -48,6 +52,8 @@ struct Task {
   absl::InlinedVector<Worker*, 1> who_has;
   Worker* processing_on = nullptr;
   double occupancy_charge = 0;
+  // A steal request to move it from processing_on to this worker is out.
+  WorkerId steal_to = kNoWorker;
   int64_t nbytes = 0;
   std::string type_name;
   absl::InlinedVector<ClientId, 1> who_wants;
@@ -62,9 +68,21 @@ struct Worker {
   absl::flat_hash_set<Task*> processing;
   absl::flat_hash_set<Task*> has_what;
   double occupancy = 0;  // estimated seconds of queued work
+  // Steal requests out whose task would come here.
+  size_t incoming_steals = 0;
+  // Abstract resources held by the tasks processing on it.
+  absl::flat_hash_map<std::string, double> resources_used;
   int64_t bytes_held = 0;
   int64_t memory_bytes = 0;
   double last_seen = 0;
+};
+
+// Scheduler-side run order: higher user priority first, then graph order.
+struct RunsBefore {
+  bool operator()(const Task* a, const Task* b) const {
+    if (a->priority != b->priority) return a->priority > b->priority;
+    return a->order < b->order;
+  }
 };
 
 // A task needs its dependencies' values while in one of these states.

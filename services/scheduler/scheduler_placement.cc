@@ -1,11 +1,18 @@
-// SchedulerState placement: which worker runs a ready task.
+// SchedulerState placement: which worker runs a ready task, and when.
 //
 // Each candidate's cost is the estimated time before the task could start
 // there: bytes of inputs it would have to fetch at the assumed bandwidth
 // (data locality) plus its queued work divided by its threads. Ties go to
 // the next worker after the previous choice, so even graphs spread evenly.
+//
+// Root tasks (no dependencies) and tasks needing abstract resources are
+// gated: they only go to a worker with room (a free root slot, or the
+// resources free), otherwise they wait in the scheduler's queue, ordered by
+// (priority, graph order), until a task leaves a worker (FillSlots). So a
+// wide graph never floods workers with inputs they can't consume yet.
 
 #include <algorithm>
+#include <cmath>
 #include <limits>
 
 #include "absl/strings/str_cat.h"
@@ -22,6 +29,14 @@ bool MatchesRestriction(const Worker* w, const Restrictions& r) {
     if (name == w->def.address || name == w->def.name) return true;
   }
   return false;
+}
+
+// Workers run the highest priority first: user priority in the high bits,
+// then earlier graph order.
+int64_t WorkerPriority(const Task& t) {
+  constexpr int64_t kLimit = int64_t{1} << 22;
+  const int64_t user = std::clamp<int64_t>(t.priority, -kLimit, kLimit);
+  return user * (int64_t{1} << 40) - static_cast<int64_t>(t.order & ((uint64_t{1} << 40) - 1));
 }
 
 }  // namespace
@@ -44,14 +59,59 @@ bool SchedulerState::CanRun(const Worker* w, const Task* t) const {
   return true;
 }
 
-Worker* SchedulerState::ChooseWorker(Task* t, bool* restricted) {
+double SchedulerState::FetchSeconds(const Task* t, const Worker* w) const {
+  double fetch_bytes = 0;
+  for (const Task* d : t->deps) {
+    if (std::find(d->who_has.begin(), d->who_has.end(), w) == d->who_has.end()) {
+      fetch_bytes += static_cast<double>(d->nbytes);
+    }
+  }
+  return fetch_bytes / options_.bandwidth;
+}
+
+bool SchedulerState::IsGated(const Task* t) const {
+  if (t->restrictions != nullptr && !t->restrictions->resources.empty()) return true;
+  return t->deps.empty() && std::isfinite(options_.worker_saturation) &&
+         (t->restrictions == nullptr || t->restrictions->workers.empty());
+}
+
+size_t SchedulerState::RootSlots(const Worker* w, const Task* t) const {
+  double per_thread = options_.worker_saturation;
+  // Before the function's first completion nothing says its tasks are
+  // short, so only the saturation factor applies.
+  if (t->fn != nullptr && t->fn->avg_duration >= 0) {
+    const double d = std::max(t->fn->avg_duration, 1e-7);
+    per_thread = std::max(per_thread, std::min(options_.queue_ahead_seconds / d,
+                                               options_.max_queue_ahead));
+  }
+  return std::max<size_t>(1, static_cast<size_t>(std::ceil(w->def.nthreads * per_thread)));
+}
+
+bool SchedulerState::HasRoom(const Worker* w, const Task* t) const {
+  if (t->restrictions != nullptr && !t->restrictions->resources.empty()) {
+    for (const auto& [name, amount] : t->restrictions->resources) {
+      auto used = w->resources_used.find(name);
+      const double in_use = used == w->resources_used.end() ? 0.0 : used->second;
+      if (in_use + amount > w->def.resources.at(name) + 1e-9) return false;
+    }
+    return true;
+  }
+  return w->processing.size() < RootSlots(w, t);
+}
+
+// Returns the cheapest worker that can run `t`. Sets *restricted when a
+// `workers=` restriction excluded someone and *full when a gated task found
+// suitable workers but none with room.
+Worker* SchedulerState::ChooseWorker(Task* t, bool* restricted, bool* full) {
   *restricted = false;
+  *full = false;
   const size_t n = worker_order_.size();
   if (n == 0) return nullptr;
   const Restrictions* r = t->restrictions.get();
+  const bool gated = IsGated(t);
   Worker* best = nullptr;
   double best_cost = std::numeric_limits<double>::infinity();
-  for (int pass = 0; pass < 2 && best == nullptr; ++pass) {
+  for (int pass = 0; pass < 2 && best == nullptr && !*full; ++pass) {
     // Pass 0 honours `workers=`; pass 1 (loose restrictions only) any worker.
     if (pass == 1 && (r == nullptr || r->workers.empty() || !r->allow_other_workers)) break;
     for (size_t k = 0; k < n; ++k) {
@@ -61,19 +121,18 @@ Worker* SchedulerState::ChooseWorker(Task* t, bool* restricted) {
         continue;
       }
       if (!CanRun(w, t)) continue;
-      double fetch_bytes = 0;
-      for (const Task* d : t->deps) {
-        if (std::find(d->who_has.begin(), d->who_has.end(), w) == d->who_has.end()) {
-          fetch_bytes += static_cast<double>(d->nbytes);
-        }
+      if (gated && !HasRoom(w, t)) {
+        *full = true;
+        continue;
       }
-      const double cost = fetch_bytes / options_.bandwidth +
-                          w->occupancy / static_cast<double>(w->def.nthreads);
+      const double cost =
+          FetchSeconds(t, w) + w->occupancy / static_cast<double>(w->def.nthreads);
       if (cost < best_cost) {
         best_cost = cost;
         best = w;
       }
     }
+    if (best != nullptr) *full = false;
   }
   ++place_cursor_;
   return best;
@@ -81,7 +140,13 @@ Worker* SchedulerState::ChooseWorker(Task* t, bool* restricted) {
 
 void SchedulerState::Place(Task* t) {
   bool restricted = false;
-  Worker* w = ChooseWorker(t, &restricted);
+  bool full = false;
+  Worker* w = ChooseWorker(t, &restricted, &full);
+  if (w == nullptr && full) {
+    Transition(t, KeyStatus::kQueued);
+    queued_.insert(t);
+    return;
+  }
   if (w == nullptr) {
     Transition(t, KeyStatus::kNoWorker);
     no_worker_.insert(t);
@@ -119,10 +184,15 @@ void SchedulerState::SendCompute(Task* t, Worker* w) {
   t->occupancy_charge = EstimatedDuration(t);
   w->occupancy += t->occupancy_charge;
   w->processing.insert(t);
+  if (t->restrictions != nullptr) {
+    for (const auto& [name, amount] : t->restrictions->resources) {
+      w->resources_used[name] += amount;
+    }
+  }
   ComputeTaskCommand cmd;
   cmd.key = t->key;
   cmd.run_spec = &t->run_spec;
-  cmd.priority = t->priority;
+  cmd.priority = WorkerPriority(*t);
   cmd.who_has.reserve(t->deps.size());
   for (const Task* d : t->deps) {
     DepLocation loc;
@@ -132,6 +202,34 @@ void SchedulerState::SendCompute(Task* t, Worker* w) {
     cmd.who_has.push_back(std::move(loc));
   }
   outbox_->ComputeTask(w->id, cmd);
+}
+
+// Starts queued tasks on `w` while it has room, in queue order. Tasks `w`
+// can't run are skipped; a bounded scan keeps this cheap when many of them
+// are restricted elsewhere.
+void SchedulerState::FillSlots(Worker* w) {
+  constexpr int kMaxSkipped = 64;
+  int skipped = 0;
+  for (auto it = queued_.begin(); it != queued_.end() && skipped < kMaxSkipped;) {
+    Task* t = *it;
+    const Restrictions* r = t->restrictions.get();
+    const bool allowed = r == nullptr || r->workers.empty() || r->allow_other_workers ||
+                         MatchesRestriction(w, *r);
+    if (!allowed || !CanRun(w, t)) {
+      ++skipped;
+      ++it;
+      continue;
+    }
+    if (!HasRoom(w, t)) {
+      // Root tasks: the worker is full. Resource tasks: others may fit.
+      if (r == nullptr || r->resources.empty()) break;
+      ++skipped;
+      ++it;
+      continue;
+    }
+    ++it;
+    SendCompute(t, w);  // leaves the queue through Transition
+  }
 }
 
 }  // namespace taskgrid::scheduler

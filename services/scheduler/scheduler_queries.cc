@@ -1,6 +1,7 @@
 // SchedulerState queries and the invariant check used by tests.
 
 #include <algorithm>
+#include <cmath>
 
 #include "absl/strings/str_cat.h"
 #include "services/scheduler/scheduler_model.h"
@@ -143,8 +144,42 @@ absl::Status SchedulerState::Validate() const {
       }
     }
   }
+  size_t queued = 0;
+  for (const auto& [key, tp] : tasks_) queued += tp->status == KeyStatus::kQueued;
+  if (queued != queued_.size()) {
+    return absl::InternalError(absl::StrCat(queued, " tasks queued, queue holds ", queued_.size()));
+  }
+  for (const Task* t : queued_) {
+    if (t->status != KeyStatus::kQueued) {
+      return absl::InternalError("queue holds " + t->key + " which is not queued");
+    }
+  }
+  absl::flat_hash_map<WorkerId, size_t> steals;
+  for (const auto& [key, tp] : tasks_) {
+    if (tp->steal_to != kNoWorker && workers_.contains(tp->steal_to)) ++steals[tp->steal_to];
+  }
+  for (const auto& [id, w] : workers_) {
+    if (steals[id] != w->incoming_steals) {
+      return absl::InternalError(absl::StrCat("worker ", w->def.address, " expects ",
+                                              w->incoming_steals, " stolen tasks, ",
+                                              steals[id], " are pending"));
+    }
+    absl::flat_hash_map<std::string, double> used;
+    for (const Task* t : w->processing) {
+      if (t->restrictions == nullptr) continue;
+      for (const auto& [name, amount] : t->restrictions->resources) used[name] += amount;
+    }
+    for (const auto& [name, amount] : w->resources_used) {
+      auto it = used.find(name);
+      if (std::abs((it == used.end() ? 0.0 : it->second) - amount) > 1e-9) {
+        return absl::InternalError(absl::StrCat("worker ", w->def.address, " holds ", amount,
+                                                " of ", name, " for its tasks' ",
+                                                it == used.end() ? 0.0 : it->second));
+      }
+    }
+  }
   if (!ready_.empty() || !release_candidates_.empty() || !forget_candidates_.empty() ||
-      !compute_candidates_.empty() || !graveyard_.empty()) {
+      !compute_candidates_.empty() || !graveyard_.empty() || !freed_workers_.empty()) {
     return absl::InternalError("work lists not drained");
   }
   return absl::OkStatus();

@@ -31,8 +31,9 @@ SchedulerService::SchedulerService(Options options, SchedulerMetrics* metrics)
       scheduler_id_(NewSchedulerId()),
       start_time_(MonotonicNow()) {
   state_ = std::make_unique<SchedulerState>(&outbox_, MonotonicNow, options_.state);
+  // Ticks at Dask's work-stealing interval (100 ms).
   loop_ = std::make_unique<EventLoop>([this] { outbox_.Flush(); }, [this] { Tick(); },
-                                      0.5);
+                                      0.1);
 }
 
 SchedulerService::~SchedulerService() { Stop(); }
@@ -46,6 +47,7 @@ void SchedulerService::Tick() {
     LOG(WARNING) << "worker " << id << " missed its heartbeats; removed";
     outbox_.DetachWorker(id);
   }
+  state_->Balance();
   if (metrics_ != nullptr) {
     metrics_->Update(state_->CountsByStatus(), state_->num_workers(), state_->num_clients(),
                      state_->transitions(), loop_->last_queue_delay());

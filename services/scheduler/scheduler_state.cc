@@ -11,6 +11,12 @@
 #include "services/scheduler/scheduler_model.h"
 
 namespace taskgrid::scheduler {
+namespace {
+
+// Heap order for ready_: the top is the task that runs first.
+bool RunsAfter(const Task* a, const Task* b) { return RunsBefore()(b, a); }
+
+}  // namespace
 
 const char* KeyStatusName(KeyStatus s) {
   switch (s) {
@@ -63,6 +69,7 @@ void SchedulerState::Transition(Task* t, KeyStatus to) {
   ++counts_[static_cast<int>(to)];
   t->status = to;
   if (from == KeyStatus::kNoWorker) no_worker_.erase(t);
+  if (from == KeyStatus::kQueued) queued_.erase(t);
 
   const bool needed_before = NeedsDeps(from);
   const bool needed_now = NeedsDeps(to);
@@ -87,24 +94,37 @@ void SchedulerState::Transition(Task* t, KeyStatus to) {
     for (Task* dep : t->dependents) {
       if (dep->status == KeyStatus::kWaiting && dep->missing > 0 &&
           --dep->missing == 0) {
-        ready_.push_back(dep);
+        PushReady(dep);
       }
     }
   }
 }
 
+void SchedulerState::PushReady(Task* t) {
+  ready_.push_back(t);
+  std::push_heap(ready_.begin(), ready_.end(), RunsAfter);
+}
+
 void SchedulerState::Drain() {
   if (draining_) return;
   draining_ = true;
-  size_t ready_head = 0;
   while (true) {
     if (!compute_candidates_.empty()) {
       Task* t = compute_candidates_.back();
       compute_candidates_.pop_back();
       ComputeIfNeeded(t);
-    } else if (ready_head < ready_.size()) {
-      Task* t = ready_[ready_head++];
+    } else if (!ready_.empty()) {
+      // Best first, so one event that readies many tasks hands out the
+      // scarce slots by (priority, graph order).
+      std::pop_heap(ready_.begin(), ready_.end(), RunsAfter);
+      Task* t = ready_.back();
+      ready_.pop_back();
       if (t->status == KeyStatus::kWaiting && t->missing == 0) Place(t);
+    } else if (!freed_workers_.empty()) {
+      WorkerId id = freed_workers_.back();
+      freed_workers_.pop_back();
+      auto it = workers_.find(id);
+      if (it != workers_.end()) FillSlots(it->second.get());
     } else if (!release_candidates_.empty()) {
       Task* t = release_candidates_.back();
       release_candidates_.pop_back();
@@ -117,7 +137,6 @@ void SchedulerState::Drain() {
       break;
     }
   }
-  ready_.clear();
   graveyard_.clear();
   draining_ = false;
 }
@@ -153,16 +172,26 @@ void SchedulerState::EnterWaiting(Task* t) {
       if (d->status == KeyStatus::kReleased) compute_candidates_.push_back(d);
     }
   }
-  if (t->missing == 0) ready_.push_back(t);
+  if (t->missing == 0) PushReady(t);
+}
+
+void SchedulerState::DetachFromWorker(Task* t) {
+  Worker* w = t->processing_on;
+  if (w == nullptr) return;
+  w->processing.erase(t);
+  w->occupancy = std::max(0.0, w->occupancy - t->occupancy_charge);
+  if (t->restrictions != nullptr) {
+    for (const auto& [name, amount] : t->restrictions->resources) {
+      w->resources_used[name] -= amount;
+    }
+  }
+  t->processing_on = nullptr;
+  ClearSteal(t);
+  freed_workers_.push_back(w->id);
 }
 
 void SchedulerState::Reschedule(Task* t) {
-  if (t->processing_on != nullptr) {
-    Worker* w = t->processing_on;
-    w->processing.erase(t);
-    w->occupancy = std::max(0.0, w->occupancy - t->occupancy_charge);
-    t->processing_on = nullptr;
-  }
+  DetachFromWorker(t);
   if (!NeedsDeps(t->status)) {
     compute_candidates_.push_back(t);
     return;
@@ -200,12 +229,7 @@ void SchedulerState::MarkErred(Task* root, std::shared_ptr<const ErrorInfo> erro
     auto [t, err] = std::move(stack.back());
     stack.pop_back();
     if (t->status == KeyStatus::kErred || t->status == KeyStatus::kMemory) continue;
-    if (t->processing_on != nullptr) {
-      Worker* w = t->processing_on;
-      w->processing.erase(t);
-      w->occupancy = std::max(0.0, w->occupancy - t->occupancy_charge);
-      t->processing_on = nullptr;
-    }
+    DetachFromWorker(t);
     Transition(t, KeyStatus::kErred);
     t->error = err;
     NotifyClients(t, KeyStatus::kErred, err);
@@ -236,11 +260,8 @@ void SchedulerState::MaybeRelease(Task* t) {
       break;
     }
     case KeyStatus::kProcessing: {
-      Worker* w = t->processing_on;
-      w->processing.erase(t);
-      w->occupancy = std::max(0.0, w->occupancy - t->occupancy_charge);
-      t->processing_on = nullptr;
-      outbox_->FreeKeys(w->id, {t->key});
+      outbox_->FreeKeys(t->processing_on->id, {t->key});
+      DetachFromWorker(t);
       Transition(t, KeyStatus::kReleased);
       break;
     }
@@ -403,6 +424,7 @@ absl::StatusOr<WorkerId> SchedulerState::AddWorker(WorkerDef def) {
   WorkerId id = w->id;
   worker_order_.push_back(w.get());
   workers_[id] = std::move(w);
+  freed_workers_.push_back(id);
   RetryNoWorker();
   Drain();
   return id;
@@ -413,7 +435,7 @@ void SchedulerState::RetryNoWorker() {
   for (Task* t : retry) {
     Transition(t, KeyStatus::kWaiting);
     t->missing = 0;
-    ready_.push_back(t);
+    PushReady(t);
   }
 }
 
@@ -451,6 +473,14 @@ void SchedulerState::RemoveWorker(WorkerId id, const std::string& reason) {
   }
   worker_order_.erase(std::find(worker_order_.begin(), worker_order_.end(), w));
   workers_.erase(it);
+  // Queued tasks may have been waiting for this worker alone: place them
+  // again (they queue again, or become no-worker).
+  std::vector<Task*> queued(queued_.begin(), queued_.end());
+  for (Task* t : queued) {
+    Transition(t, KeyStatus::kWaiting);
+    t->missing = 0;
+    PushReady(t);
+  }
   Drain();
 }
 
@@ -483,10 +513,7 @@ void SchedulerState::TaskFinished(WorkerId id, const std::string& key, int64_t n
     return;
   }
   if (t->processing_on != nullptr) {
-    Worker* p = t->processing_on;
-    p->processing.erase(t);
-    p->occupancy = std::max(0.0, p->occupancy - t->occupancy_charge);
-    t->processing_on = nullptr;
+    DetachFromWorker(t);
     if (t->fn != nullptr && duration >= 0) t->fn->Observe(duration);
   }
   if (t->status == KeyStatus::kMemory) {
@@ -593,9 +620,13 @@ int SchedulerState::Restart() {
     w->processing.clear();
     w->occupancy = 0;
     w->bytes_held = 0;
+    w->resources_used.clear();
+    w->incoming_steals = 0;
   }
   for (auto& [id, c] : clients_) c.wants.clear();
   no_worker_.clear();
+  queued_.clear();
+  freed_workers_.clear();
   ready_.clear();
   release_candidates_.clear();
   forget_candidates_.clear();

@@ -32,12 +32,14 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
 #include "absl/status/statusor.h"
+#include "services/scheduler/scheduler_model.h"
 #include "services/scheduler/scheduler_types.h"
 
 namespace taskgrid::scheduler {
@@ -57,6 +59,17 @@ class SchedulerState {
     double default_task_duration = 0.0005;
     // Assumed worker-to-worker bandwidth (bytes/s) for transfer costs.
     double bandwidth = 500e6;
+    // Root tasks (no dependencies) a worker gets per thread before the rest
+    // wait in the scheduler's queue, as Dask's worker-saturation; infinity
+    // sends every ready task at once.
+    double worker_saturation = 1.1;
+    // Once a function's duration is known, a worker may hold this many
+    // seconds of its root tasks per thread (so tiny tasks don't idle
+    // workers between round trips), at most max_queue_ahead per thread.
+    double queue_ahead_seconds = 0.005;
+    double max_queue_ahead = 256;
+    // Work stealing (Balance): off when false.
+    bool work_stealing = true;
   };
   // Seconds on some monotonic scale.
   using Clock = std::function<double()>;
@@ -102,6 +115,12 @@ class SchedulerState {
   // The worker now also holds these keys (fetched replicas).
   void KeysAdded(WorkerId worker, const std::vector<DepLocation>& keys);
   void KeysLost(WorkerId worker, const std::vector<std::string>& keys);
+  // Answer to a steal request: `stolen` if the worker dropped the task
+  // before starting it (the scheduler then runs it elsewhere).
+  void StealResponse(WorkerId worker, const std::string& key, bool stolen);
+  // Work stealing: asks saturated workers to give queued tasks to idle
+  // ones where the move pays for its transfer. Call periodically.
+  void Balance();
   // Removes workers silent for longer than the timeout; returns them.
   std::vector<WorkerId> CheckWorkerTimeouts();
   // Forgets every task (clients get cancelled events) and frees all data.
@@ -127,6 +146,9 @@ class SchedulerState {
   size_t num_clients() const { return clients_.size(); }
   size_t num_workers() const { return workers_.size(); }
   uint64_t transitions() const { return transitions_; }
+  uint64_t steal_requests() const { return steal_requests_; }
+  uint64_t steals() const { return steals_; }
+  size_t num_queued() const { return queued_.size(); }
   // Checks the invariants listed above; the first violation as an error.
   absl::Status Validate() const;
 
@@ -140,12 +162,26 @@ class SchedulerState {
   void Transition(Task* t, KeyStatus to);
   // Drains the work lists filled by transitions until nothing is left.
   void Drain();
+  void PushReady(Task* t);
   void ComputeIfNeeded(Task* t);
   void MakeReady(Task* t);
   void Place(Task* t);
-  Worker* ChooseWorker(Task* t, bool* restricted_out);
+  Worker* ChooseWorker(Task* t, bool* restricted, bool* full);
   bool CanRun(const Worker* w, const Task* t) const;
   void SendCompute(Task* t, Worker* w);
+  // Takes a processing task off its worker (slots, occupancy, resources).
+  void DetachFromWorker(Task* t);
+  // Forgets a pending steal of `t`; returns the would-be thief (kNoWorker
+  // if none was pending).
+  WorkerId ClearSteal(Task* t);
+  // Root tasks and tasks needing resources start only where there is room.
+  bool IsGated(const Task* t) const;
+  bool HasRoom(const Worker* w, const Task* t) const;
+  size_t RootSlots(const Worker* w, const Task* t) const;
+  // Starts queued tasks on a worker that has room again.
+  void FillSlots(Worker* w);
+  void AssignGraphOrder(const std::vector<Task*>& created);
+  double FetchSeconds(const Task* t, const Worker* w) const;
   void AddReplica(Task* t, Worker* w, int64_t nbytes);
   void RemoveReplica(Task* t, Worker* w);
   void DataLost(Task* t);
@@ -176,11 +212,14 @@ class SchedulerState {
   absl::flat_hash_map<std::string, int> offered_;
   absl::flat_hash_set<std::string> ever_offered_;
   absl::flat_hash_set<Task*> no_worker_;
+  // Ready tasks waiting for room on a worker (status queued).
+  std::set<Task*, RunsBefore> queued_;
   // Work lists filled by transitions and drained by Drain().
-  std::vector<Task*> ready_;
+  std::vector<Task*> ready_;  // a heap, best first (see PushReady)
   std::vector<Task*> release_candidates_;
   std::vector<Task*> forget_candidates_;
   std::vector<Task*> compute_candidates_;
+  std::vector<WorkerId> freed_workers_;  // had a task leave; may take queued ones
   // Forgotten tasks live here until Drain() ends, so work lists never hold
   // dangling pointers.
   std::vector<std::unique_ptr<Task>> graveyard_;
@@ -191,6 +230,9 @@ class SchedulerState {
   ClientId next_client_ = 1;
   WorkerId next_worker_ = 1;
   uint64_t transitions_ = 0;
+  uint64_t next_order_ = 1;
+  uint64_t steal_requests_ = 0;
+  uint64_t steals_ = 0;
   size_t place_cursor_ = 0;
 };
 

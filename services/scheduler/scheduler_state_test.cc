@@ -3,6 +3,7 @@
 // which also checks that no internal work list leaked.
 
 #include "services/scheduler/scheduler_state.h"
+#include "services/scheduler/scheduler_test_fixture.h"
 
 #include <map>
 #include <string>
@@ -19,92 +20,9 @@ using ::testing::HasSubstr;
 using ::testing::IsEmpty;
 using ::testing::UnorderedElementsAre;
 
-struct Sent {
-  WorkerId worker;
-  std::string key;
-  std::vector<DepLocation> who_has;
-};
-
-class RecordingOutbox : public SchedulerOutbox {
- public:
-  void ComputeTask(WorkerId w, const ComputeTaskCommand& cmd) override {
-    computes.push_back({w, cmd.key, cmd.who_has});
-  }
-  void FreeKeys(WorkerId w, const std::vector<std::string>& keys) override {
-    for (const auto& k : keys) frees[w].push_back(k);
-  }
-  void CloseWorker(WorkerId, const std::string&) override {}
-  void KeyEvent(ClientId c, const KeyEventOut& ev) override { events[c].push_back(ev); }
-
-  std::vector<std::string> ComputeKeys(WorkerId w) const {
-    std::vector<std::string> out;
-    for (const auto& s : computes) {
-      if (s.worker == w) out.push_back(s.key);
-    }
-    return out;
-  }
-  const Sent* FindCompute(const std::string& key) const {
-    for (auto it = computes.rbegin(); it != computes.rend(); ++it) {
-      if (it->key == key) return &*it;
-    }
-    return nullptr;
-  }
-  std::vector<std::pair<std::string, KeyStatus>> Events(ClientId c) const {
-    std::vector<std::pair<std::string, KeyStatus>> out;
-    auto it = events.find(c);
-    if (it == events.end()) return out;
-    for (const auto& e : it->second) out.emplace_back(e.key, e.status);
-    return out;
-  }
-
-  std::vector<Sent> computes;
-  std::map<WorkerId, std::vector<std::string>> frees;
-  std::map<ClientId, std::vector<KeyEventOut>> events;
-};
-
-TaskDef Def(const std::string& key, std::vector<std::string> deps = {},
-            const std::string& fn = "inc") {
-  TaskDef d;
-  d.key = key;
-  d.runtime = "builtin";
-  d.function = fn;
-  d.dependencies = std::move(deps);
-  d.run_spec = "spec:" + key + ":" + fn;
-  return d;
-}
-
-class SchedulerStateTest : public ::testing::Test {
- protected:
-  SchedulerStateTest() : state_(&out_, [this] { return now_; }) {}
-
-  WorkerId AddWorker(const std::string& address, int nthreads = 1,
-                     std::map<std::string, double> resources = {}) {
-    WorkerDef def;
-    def.address = address;
-    def.name = "name-" + address;
-    def.nthreads = nthreads;
-    def.resources = std::move(resources);
-    def.functions = {"builtin/inc", "builtin/add", "builtin/fail", "builtin/sum"};
-    auto id = state_.AddWorker(def);
-    EXPECT_TRUE(id.ok()) << id.status();
-    return *id;
-  }
-
-  void Finish(WorkerId w, const std::string& key, int64_t nbytes = 8) {
-    state_.TaskFinished(w, key, nbytes, "int", 0.001);
-  }
-
-  void ExpectValid() { ASSERT_TRUE(state_.Validate().ok()) << state_.Validate(); }
-
-  KeyStatus Status(const std::string& key) {
-    auto s = state_.StatusOf(key);
-    return s ? *s : KeyStatus::kForgotten;
-  }
-
-  double now_ = 1000.0;
-  RecordingOutbox out_;
-  SchedulerState state_;
-};
+using testing_util::Def;
+using testing_util::SchedulerStateTest;
+using testing_util::Sent;
 
 TEST_F(SchedulerStateTest, SingleTaskRunsAndNotifiesTheClient) {
   WorkerId w = AddWorker("w1:1");
@@ -164,10 +82,19 @@ TEST_F(SchedulerStateTest, DiamondAndFanInOfAnyShape) {
   g.push_back(Def("mid1", {leaves.begin() + 8, leaves.end()}, "sum"));
   g.push_back(Def("root", {"mid0", "mid1", "leaf0"}, "sum"));
   ASSERT_TRUE(state_.UpdateGraph(c, g, {"root"}, 0).ok());
-  // Leaves spread over both workers.
-  EXPECT_EQ(out_.ComputeKeys(w1).size(), 8u);
-  EXPECT_EQ(out_.ComputeKeys(w2).size(), 8u);
-  for (const auto& s : std::vector<Sent>(out_.computes)) Finish(s.worker, s.key);
+  // Root tasks are queued beyond ceil(1 thread * 1.1) per worker; the rest
+  // start as slots free, spread over both workers.
+  EXPECT_EQ(out_.ComputeKeys(w1).size(), 2u);
+  EXPECT_EQ(out_.ComputeKeys(w2).size(), 2u);
+  EXPECT_EQ(state_.num_queued(), 12u);
+  ExpectValid();
+  for (size_t i = 0; i < out_.computes.size(); ++i) {
+    const Sent s = out_.computes[i];
+    if (s.key.rfind("leaf", 0) == 0) Finish(s.worker, s.key);
+  }
+  EXPECT_EQ(state_.num_queued(), 0u);
+  EXPECT_GE(out_.ComputeKeys(w1).size(), 4u);
+  EXPECT_GE(out_.ComputeKeys(w2).size(), 4u);
   EXPECT_EQ(Status("mid0"), KeyStatus::kProcessing);
   EXPECT_EQ(Status("mid1"), KeyStatus::kProcessing);
   ExpectValid();

@@ -86,6 +86,7 @@ class SchedulerOutbox {
   virtual void ComputeTask(WorkerId worker, const ComputeTaskCommand& cmd) = 0;
   virtual void FreeKeys(WorkerId worker, const std::vector<std::string>& keys) = 0;
   virtual void CloseWorker(WorkerId worker, const std::string& reason) = 0;
+  virtual void StealRequest(WorkerId worker, const std::string& key) = 0;
   virtual void KeyEvent(ClientId client, const KeyEventOut& event) = 0;
 };
 

@@ -257,6 +257,9 @@ class WorkerSessionReactor final
           case v1::WorkerMessage::kKeysLost:
             state.KeysLost(h->id, {m.keys_lost().keys().begin(), m.keys_lost().keys().end()});
             break;
+          case v1::WorkerMessage::kStealResponse:
+            state.StealResponse(h->id, m.steal_response().key(), m.steal_response().stolen());
+            break;
           case v1::WorkerMessage::kClosing:
             LOG(INFO) << "worker " << h->address << " is closing: " << m.closing().reason();
             svc->outbox().DetachWorker(h->id);
