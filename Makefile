@@ -7,6 +7,9 @@
 #   make test-bazel  bazel test //... only
 #   make demo        local cluster demo (scripts/demo.sh)
 #   make bench       taskgrid vs Dask.distributed benchmarks (bench/run_bench.py)
+#   make fuzz        libFuzzer targets (clang) into build-fuzz/, fuzzed FUZZ_SECONDS each
+#   make test-asan   ASan+UBSan build in build-asan/, unit and e2e tests (ctest)
+#   make test-tsan   TSan build in build-tsan/, unit and e2e tests (ctest)
 #   make clean       remove build/ and Bazel's outputs
 #
 # The machines have 2 cores: everything runs with 2 jobs (JOBS=N to change).
@@ -28,7 +31,8 @@ export CCACHE_NOHASHDIR := 1
 # Debian's interpreter: it has dask/distributed, the pyenv python3 on PATH does not.
 PYTHON ?= /usr/bin/python3
 
-.PHONY: setup configure build test test-cmake test-bazel build-bazel demo bench clean
+.PHONY: setup configure build test test-cmake test-bazel build-bazel demo bench clean \
+	fuzz-build fuzz test-asan test-tsan
 
 setup:
 	bash scripts/setup.sh
@@ -39,7 +43,9 @@ configure: setup
 build: configure
 	cmake --build $(BUILD_DIR) -j$(JOBS)
 
-test-cmake: build
+# The fuzz binaries are built before ctest so that the bounded fuzz run
+# (ctest's fuzz_bounded_run) spends its time fuzzing, not compiling.
+test-cmake: build fuzz-build
 	ctest --test-dir $(BUILD_DIR) --output-on-failure -j$(JOBS) --timeout $(CTEST_TIMEOUT)
 
 test: test-cmake
@@ -59,6 +65,30 @@ demo: build
 bench: build
 	$(PYTHON) bench/run_bench.py --build $(BUILD_DIR)
 
+# libFuzzer needs clang: a separate build tree with coverage, ASan and UBSan
+# on everything, building only the fuzz targets and what they link.
+FUZZ_BUILD_DIR ?= build-fuzz
+FUZZ_SECONDS ?= 60
+fuzz-build: setup
+	[ -f $(FUZZ_BUILD_DIR)/CMakeCache.txt ] || CC=clang CXX=clang++ cmake -S . -B $(FUZZ_BUILD_DIR) \
+	  -DCMAKE_BUILD_TYPE=$(BUILD_TYPE) -DTASKGRID_SANITIZE=fuzzer
+	cmake --build $(FUZZ_BUILD_DIR) -j$(JOBS) --target fuzz_all
+
+fuzz: fuzz-build
+	JOBS=$(JOBS) fuzz/run_fuzz.sh $(FUZZ_SECONDS) $(CURDIR)/$(FUZZ_BUILD_DIR)
+
+# Sanitizer builds: every CMake test (unit and e2e; the e2e tests start the
+# sanitized binaries). UBSan reports fail the test instead of scrolling by.
+SANITIZER_ENV := ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+	UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1
+test-asan test-tsan: test-%: setup
+	$(eval SAN_DIR := build-$*)
+	$(eval SAN := $(if $(filter asan,$*),address,thread))
+	cmake -S . -B $(SAN_DIR) -DCMAKE_BUILD_TYPE=$(BUILD_TYPE) -DTASKGRID_SANITIZE=$(SAN)
+	cmake --build $(SAN_DIR) -j$(JOBS)
+	$(SANITIZER_ENV) ctest --test-dir $(SAN_DIR) --output-on-failure -j$(JOBS) \
+	  --timeout $(CTEST_TIMEOUT)
+
 clean:
-	rm -rf $(BUILD_DIR)
+	rm -rf $(BUILD_DIR) $(FUZZ_BUILD_DIR) build-asan build-tsan
 	if command -v $(BAZEL) >/dev/null; then $(BAZEL) clean; fi

@@ -185,7 +185,7 @@ absl::StatusOr<GraphRequest> GraphFromJsonText(std::string_view text) {
   json doc;
   try {
     doc = json::parse(text.begin(), text.end());
-  } catch (const json::parse_error& e) {
+  } catch (const json::exception& e) {  // parse_error, or out_of_range for 1e400
     // e.what() names the byte position and what was expected there.
     return absl::InvalidArgumentError(absl::StrCat("graph is not valid JSON: ", e.what()));
   }

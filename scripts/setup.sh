@@ -17,6 +17,7 @@ PACKAGES=(
   python3-dev pybind11-dev python3-cloudpickle python3-pandas python3-pytest
   python3-psutil python3-matplotlib
   chromium python3-grpc-tools curl openssl
+  prometheus
 )
 
 missing=()

@@ -14,7 +14,7 @@
 #include <memory>
 #include <string>
 
-#include "services/gateway/auth.h"
+#include "common/token_store.h"
 #include "services/gateway/gateway_metrics.h"
 #include "services/gateway/job_manager.h"
 #include "services/gateway/limits.h"

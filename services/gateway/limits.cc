@@ -3,7 +3,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
-#include "services/gateway/auth.h"
+#include "common/token_store.h"
 
 namespace taskgrid::gateway {
 

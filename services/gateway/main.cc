@@ -19,7 +19,7 @@
 #include "common/flags.h"
 #include "common/grpc_util.h"
 #include "common/logging.h"
-#include "services/gateway/auth.h"
+#include "common/token_store.h"
 #include "services/gateway/gateway_metrics.h"
 #include "services/gateway/job_manager.h"
 #include "services/gateway/jobs_service.h"

@@ -10,6 +10,7 @@
 #include "absl/strings/str_join.h"
 #include "common/graph_json.h"
 #include "common/value_json.h"
+#include "services/gateway/job_request.h"
 #include "services/gateway/json_views.h"
 #include "services/gateway/rest_server.h"
 
@@ -50,40 +51,12 @@ class EventQueue {
 };
 
 void PostJob(const RestContext& ctx, const httplib::Request& req, httplib::Response& res) {
-  if (absl::Status depth = CheckJsonDepth(req.body, ctx.limits.max_json_depth); !depth.ok()) {
-    return SendStatus(res, depth);
-  }
-  json doc;
-  try {
-    doc = json::parse(req.body);
-  } catch (const json::parse_error& e) {
-    return SendError(res, 400, absl::StrCat("malformed JSON: ", e.what()));
-  }
-  if (!doc.is_object()) return SendError(res, 400, "the job must be a JSON object");
-  if (doc.contains("tasks") && doc["tasks"].is_object() &&
-      static_cast<int64_t>(doc["tasks"].size()) > ctx.limits.max_tasks_per_job) {
-    return SendError(
-        res, 400,
-        absl::StrCat("the job has ", doc["tasks"].size(), " tasks, more than the limit of ",
-                     ctx.limits.max_tasks_per_job, " tasks per job (--max-tasks-per-job)"));
-  }
-  // The gateway's own fields; the rest is the graph format of graph_json.h.
+  absl::StatusOr<JobSubmission> parsed = ParseJobSubmission(req.body, ctx.limits);
+  if (!parsed.ok()) return SendStatus(res, parsed.status());
   JobManager::SubmitRequest request;
-  if (auto name = doc.find("name"); name != doc.end()) {
-    if (!name->is_string()) return SendError(res, 400, "\"name\" must be a string");
-    request.name = name->get<std::string>();
-    doc.erase(name);
-  }
-  if (auto ttl = doc.find("ttl_seconds"); ttl != doc.end()) {
-    if (!ttl->is_number() || ttl->get<double>() < 0) {
-      return SendError(res, 400, "\"ttl_seconds\" must be a non-negative number");
-    }
-    request.ttl = absl::Seconds(ttl->get<double>());
-    doc.erase(ttl);
-  }
-  absl::StatusOr<GraphRequest> graph = GraphFromJson(doc);
-  if (!graph.ok()) return SendStatus(res, graph.status());
-  request.graph = *std::move(graph);
+  request.graph = std::move(parsed->graph);
+  request.name = std::move(parsed->name);
+  request.ttl = parsed->ttl;
   absl::StatusOr<JobSnapshot> job = ctx.jobs->Submit(std::move(request));
   if (!job.ok()) return SendStatus(res, job.status());
   json keys = json::array();

@@ -14,7 +14,7 @@
 
 #include "absl/status/status.h"
 #include "nlohmann/json.hpp"
-#include "services/gateway/auth.h"
+#include "common/token_store.h"
 #include "services/gateway/gateway_metrics.h"
 #include "services/gateway/job_manager.h"
 #include "services/gateway/limits.h"

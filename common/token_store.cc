@@ -1,4 +1,4 @@
-#include "services/gateway/auth.h"
+#include "common/token_store.h"
 
 #include <fstream>
 #include <sstream>
@@ -9,7 +9,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 
-namespace taskgrid::gateway {
+namespace taskgrid {
 
 absl::string_view BearerToken(absl::string_view authorization) {
   authorization = absl::StripAsciiWhitespace(authorization);
@@ -21,21 +21,28 @@ absl::string_view BearerToken(absl::string_view authorization) {
   return absl::StripLeadingAsciiWhitespace(authorization.substr(kScheme.size()));
 }
 
-absl::Status TokenStore::Reload() {
-  if (path_.empty()) return absl::OkStatus();
-  std::ifstream in(path_);
-  if (!in) return absl::NotFoundError(absl::StrCat("cannot read token file ", path_));
+absl::StatusOr<std::vector<std::string>> ReadTokenFile(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) return absl::NotFoundError(absl::StrCat("cannot read token file ", path));
   std::stringstream text;
   text << in.rdbuf();
-  absl::flat_hash_set<std::string> tokens;
+  std::vector<std::string> tokens;
   for (absl::string_view line : absl::StrSplit(text.str(), '\n')) {
     line = absl::StripAsciiWhitespace(line);
     if (line.empty() || line[0] == '#') continue;
-    tokens.emplace(line);
+    tokens.emplace_back(line);
   }
   if (tokens.empty()) {
-    return absl::InvalidArgumentError(absl::StrCat("token file ", path_, " has no token"));
+    return absl::InvalidArgumentError(absl::StrCat("token file ", path, " has no token"));
   }
+  return tokens;
+}
+
+absl::Status TokenStore::Reload() {
+  if (path_.empty()) return absl::OkStatus();
+  absl::StatusOr<std::vector<std::string>> read = ReadTokenFile(path_);
+  if (!read.ok()) return read.status();
+  absl::flat_hash_set<std::string> tokens(read->begin(), read->end());
   absl::MutexLock lock(&mu_);
   tokens_ = std::move(tokens);
   return absl::OkStatus();
@@ -56,4 +63,4 @@ size_t TokenStore::size() const {
   return tokens_.size();
 }
 
-}  // namespace taskgrid::gateway
+}  // namespace taskgrid

@@ -1,5 +1,6 @@
 #pragma once
-// TokenStore: bearer tokens from a token file (one token per line; blank
+// TokenStore: bearer tokens from a token file (--token-file of the gateway,
+// scheduler and worker) (one token per line; blank
 // lines and lines starting with '#' ignored), reloadable at run time
 // (main reloads on SIGHUP) so tokens rotate without a restart. Without a
 // token file, authentication is off and every request passes.
@@ -9,14 +10,16 @@
 // everyone out).
 
 #include <string>
+#include <vector>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_set.h"
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
 
-namespace taskgrid::gateway {
+namespace taskgrid {
 
 class TokenStore {
  public:
@@ -38,8 +41,12 @@ class TokenStore {
   absl::flat_hash_set<std::string> tokens_ ABSL_GUARDED_BY(mu_);
 };
 
+// The tokens of a token file in file order; an error when it is unreadable
+// or holds none.
+absl::StatusOr<std::vector<std::string>> ReadTokenFile(const std::string& path);
+
 // The token of an "Authorization: Bearer TOKEN" header value, or "" when
 // the value is not a bearer credential.
 absl::string_view BearerToken(absl::string_view authorization);
 
-}  // namespace taskgrid::gateway
+}  // namespace taskgrid

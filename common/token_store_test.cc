@@ -1,4 +1,4 @@
-#include "services/gateway/auth.h"
+#include "common/token_store.h"
 
 #include <unistd.h>
 
@@ -7,7 +7,7 @@
 
 #include "gtest/gtest.h"
 
-namespace taskgrid::gateway {
+namespace taskgrid {
 namespace {
 
 std::string WriteTokenFile(const std::string& text) {
@@ -63,4 +63,4 @@ TEST(TokenStoreTest, ReloadRotatesTokensAndKeepsOldOnBadFile) {
 }
 
 }  // namespace
-}  // namespace taskgrid::gateway
+}  // namespace taskgrid
