@@ -20,9 +20,11 @@
 #include "services/worker/builtins.h"
 #include "services/worker/data_store.h"
 #include "services/worker/function_registry.h"
+#include "services/worker/memory_monitor.h"
 #include "services/worker/peer_fetcher.h"
 #include "services/worker/plugin_loader.h"
 #include "services/worker/scheduler_connection.h"
+#include "services/worker/spill_store.h"
 #include "services/worker/task_executor.h"
 #include "services/worker/worker.h"
 #include "services/worker/worker_metrics.h"
@@ -36,21 +38,34 @@
 namespace taskgrid::worker {
 namespace {
 
-// Set by the scheduler's close command; polled by the main thread.
+// The exit status after the memory monitor's terminate threshold: nonzero
+// so that a supervisor (systemd Restart=on-failure, a Kubernetes pod's
+// restartPolicy, a nanny) starts a fresh worker.
+constexpr int kExitMemoryTerminate = 3;
+
+// Set by the scheduler's close command or the memory monitor; polled by
+// the main thread.
 class CloseRequest {
  public:
-  void Request(const std::string& reason) {
+  void Request(const std::string& reason, int exit_code = 0) {
     absl::MutexLock lock(&mu_);
-    if (reason_.empty()) reason_ = reason.empty() ? "asked by the scheduler" : reason;
+    if (!reason_.empty()) return;
+    reason_ = reason.empty() ? "asked by the scheduler" : reason;
+    exit_code_ = exit_code;
   }
   std::string reason() const {
     absl::MutexLock lock(&mu_);
     return reason_;
   }
+  int exit_code() const {
+    absl::MutexLock lock(&mu_);
+    return exit_code_;
+  }
 
  private:
   mutable absl::Mutex mu_;
   std::string reason_ ABSL_GUARDED_BY(mu_);
+  int exit_code_ ABSL_GUARDED_BY(mu_) = 0;
 };
 
 // Waits for SIGINT/SIGTERM (blocked in every thread, taken here) or a
@@ -106,8 +121,12 @@ int Run(int argc, char** argv) {
   // and faulting it in again (see buffer_pool.h): gRPC's receive buffers
   // (up to a few MiB each) come from the heap rather than fresh mmaps, and
   // the heap is not trimmed after every large transfer.
-  mallopt(M_MMAP_THRESHOLD, 32 << 20);
-  mallopt(M_TRIM_THRESHOLD, 256 << 20);
+  // With a small --memory-limit, heap caching that large would itself
+  // exceed the limit: scale it down so that freed (e.g. spilled) results
+  // really leave the process.
+  const int64_t limit = options->memory_limit > 0 ? options->memory_limit : int64_t{1} << 40;
+  mallopt(M_MMAP_THRESHOLD, static_cast<int>(std::min<int64_t>(32 << 20, limit / 16)));
+  mallopt(M_TRIM_THRESHOLD, static_cast<int>(std::min<int64_t>(256 << 20, limit / 8)));
   if (options->memory_limit > 0) {
     BufferPool::Global().set_max_idle_bytes(
         std::min<int64_t>(int64_t{1} << 30, options->memory_limit / 4));
@@ -136,8 +155,34 @@ int Run(int argc, char** argv) {
   }
 
   WorkerStats stats(functions.size());
-  DataStore store;
+  SpillStore spill(options->local_directory);
+  if (absl::Status s = spill.Prepare(); !s.ok()) {
+    // Not fatal: results then stay in memory and the worker pauses when
+    // it is full (see memory_monitor.h).
+    LOG(WARNING) << "results cannot be spilled to disk: " << s.message();
+  }
+  const bool manage_memory = options->memory_limit > 0;
+  const int64_t memory_target =
+      manage_memory ? static_cast<int64_t>(static_cast<double>(options->memory_limit) *
+                                           options->memory_target_fraction)
+                    : 0;
+  DataStore store(&spill, memory_target);
   auto executor = std::make_unique<TaskExecutor>(options->nthreads);
+  CloseRequest close;
+  MemoryMonitor::Options memory_options;
+  memory_options.limit = options->memory_limit;
+  memory_options.fractions = {options->memory_target_fraction, options->memory_spill_fraction,
+                              options->memory_pause_fraction,
+                              options->memory_terminate_fraction};
+  MemoryMonitor::Callbacks memory_callbacks;
+  memory_callbacks.on_pause = [&executor, &stats](bool paused, const std::string&) {
+    executor->SetPaused(paused);
+    stats.paused.store(paused ? 1 : 0, std::memory_order_relaxed);
+  };
+  memory_callbacks.on_terminate = [&close](const std::string& reason) {
+    close.Request(reason, kExitMemoryTerminate);
+  };
+  auto memory = std::make_unique<MemoryMonitor>(memory_options, &store, memory_callbacks);
   ChannelCache channels;
 
   // The server starts first: the advertised address needs the bound port.
@@ -186,33 +231,40 @@ int Run(int argc, char** argv) {
   identity.metrics_address = metrics_address;
   auto worker = std::make_unique<Worker>(identity, &functions, &store, executor.get(),
                                          fetcher.get(), &stats, connection.get());
-  CloseRequest close;
   worker->SetCloseRequestHandler([&close](const std::string& reason) { close.Request(reason); });
   service.set_handler(worker.get());
   connection->Start(worker.get());
+  memory->Start();
   LOG(INFO) << "worker " << identity.name << " started at " << address << " (nthreads "
             << options->nthreads << ", memory limit " << options->memory_limit << " bytes"
-            << (options->local_directory.empty()
-                    ? std::string()
-                    : absl::StrCat(", local directory ", options->local_directory))
+            << ", spill directory " << spill.directory()
+            << ", memory fractions target/spill/pause/terminate "
+            << options->memory_target_fraction << "/" << options->memory_spill_fraction << "/"
+            << options->memory_pause_fraction << "/" << options->memory_terminate_fraction
             << ", metrics http://" << metrics_address << "/metrics, scheduler "
             << options->scheduler_address << ")";
 
   const std::string reason = WaitForShutdown(signals, close);
+  const int exit_code = close.exit_code();
   LOG(INFO) << "closing: " << reason;
+  memory->Stop();
   connection->Close(reason, absl::Seconds(1));
   server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(1));
   if (!executor->Stop(absl::Seconds(1))) {
     // A task is still running and cannot be interrupted: its thread uses
     // the worker's objects, so leave without destroying them.
     LOG(WARNING) << "tasks still running; exiting without waiting for them";
-    ExitStoppedService(0);
+    spill.RemoveAll();
+    ExitStoppedService(exit_code);
   }
   fetcher.reset();  // cancels transfers; their callbacks need the worker
   worker.reset();
   connection.reset();
-  LOG(INFO) << "worker stopped";
-  ExitStoppedService(0);
+  memory.reset();
+  spill.RemoveAll();  // ExitStoppedService runs no destructors
+  LOG(INFO) << "worker stopped" << (exit_code != 0 ? absl::StrCat(" (exit status ", exit_code, ")")
+                                                    : std::string());
+  ExitStoppedService(exit_code);
 }
 
 }  // namespace

@@ -35,7 +35,7 @@ void TaskExecutor::Loop() {
       // holder of the lock unlocks, so Submit needs no explicit signal.
       mu_.Await(absl::Condition(
           +[](TaskExecutor* self) ABSL_EXCLUSIVE_LOCKS_REQUIRED(self->mu_) {
-            return self->stopping_ || !self->queue_.empty();
+            return self->stopping_ || (!self->paused_ && !self->queue_.empty());
           },
           this));
       if (stopping_) {
@@ -75,6 +75,16 @@ bool TaskExecutor::Stop(absl::Duration timeout) {
   for (std::thread& t : threads_) t.join();
   threads_.clear();
   return true;
+}
+
+void TaskExecutor::SetPaused(bool paused) {
+  absl::MutexLock lock(&mu_);
+  paused_ = paused;
+}
+
+bool TaskExecutor::paused() const {
+  absl::MutexLock lock(&mu_);
+  return paused_;
 }
 
 size_t TaskExecutor::queued() const {

@@ -40,6 +40,11 @@ class TaskExecutor {
   // destroying it. Call from one thread, once.
   bool Stop(absl::Duration timeout);
 
+  // While paused, queued items stay queued (running ones finish): the
+  // worker pauses when memory is short.
+  void SetPaused(bool paused);
+  bool paused() const;
+
   int nthreads() const { return nthreads_; }
   size_t queued() const;
   int running() const;
@@ -66,6 +71,7 @@ class TaskExecutor {
   int running_ ABSL_GUARDED_BY(mu_) = 0;
   int alive_ ABSL_GUARDED_BY(mu_) = 0;
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+  bool paused_ ABSL_GUARDED_BY(mu_) = false;
   const int nthreads_;
   std::vector<std::thread> threads_;  // touched only by the constructor and Stop
 };

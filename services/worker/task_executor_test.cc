@@ -45,6 +45,31 @@ TEST(TaskExecutorTest, OrderIsPriorityThenFifo) {
   EXPECT_EQ(order, (std::vector<int>{6, 2, 4, 1, 3, 5}));
 }
 
+// While paused, an idle thread takes nothing: items submitted meanwhile
+// all wait and then run by priority (unpaused, the idle thread would start
+// the first one submitted at once).
+TEST(TaskExecutorTest, PausedExecutorStartsNothingUntilResumed) {
+  TaskExecutor executor(1);
+  executor.SetPaused(true);
+  EXPECT_TRUE(executor.paused());
+  absl::Mutex mu;
+  std::vector<int> order;
+  absl::Notification all_done;
+  for (int priority : {1, 5, 3}) {
+    executor.Submit(priority, [&, priority] {
+      absl::MutexLock lock(&mu);
+      order.push_back(priority);
+      if (order.size() == 3) all_done.Notify();
+    });
+  }
+  EXPECT_EQ(executor.queued(), 3u);
+  EXPECT_EQ(executor.running(), 0);
+  executor.SetPaused(false);
+  all_done.WaitForNotification();
+  absl::MutexLock lock(&mu);
+  EXPECT_EQ(order, (std::vector<int>{5, 3, 1}));
+}
+
 TEST(TaskExecutorTest, UsesAllThreads) {
   TaskExecutor executor(3);
   EXPECT_EQ(executor.nthreads(), 3);

@@ -1,6 +1,7 @@
 #include "services/worker/worker.h"
 
 #include <new>
+#include <optional>
 
 #include <glog/logging.h>
 
@@ -61,9 +62,18 @@ Worker::Worker(WorkerIdentity identity, const FunctionRegistry* functions, DataS
                TaskExecutor* executor, PeerFetcher* fetcher, WorkerStats* stats,
                MessageSink* sink)
     : identity_(std::move(identity)), functions_(functions), store_(store), executor_(executor),
-      fetcher_(fetcher), stats_(stats), sink_(sink) {}
+      fetcher_(fetcher), stats_(stats), sink_(sink) {
+  // A result whose spill file went bad is gone: the scheduler recomputes it.
+  store_->SetLossHandler([this](const std::string& key, const absl::Status&) {
+    auto m = std::make_unique<v1::WorkerMessage>();
+    m->mutable_keys_lost()->add_keys(key);
+    std::vector<std::unique_ptr<v1::WorkerMessage>> messages;
+    messages.push_back(std::move(m));
+    sink_->Send(std::move(messages));
+  });
+}
 
-Worker::~Worker() = default;
+Worker::~Worker() { store_->SetLossHandler(nullptr); }
 
 void Worker::SetCloseRequestHandler(std::function<void(const std::string&)> handler) {
   absl::MutexLock lock(&mu_);
@@ -107,13 +117,18 @@ void Worker::AcceptTask(v1::ComputeTask* command, Outcome* out) {
     LOG(WARNING) << "ignoring a ComputeTask without a key";
     return;
   }
-  if (DataStore::Item held = store_->Lookup(key); held.value != nullptr) {
+  if (std::optional<DataStore::KeyInfo> held = store_->Describe(key)) {
     double now = WallSeconds();
-    out->messages.push_back(TaskFinishedMessage(key, held.nbytes, held.value->TypeName(), now, now));
+    out->messages.push_back(TaskFinishedMessage(key, held->nbytes, held->type_name, now, now));
     return;
   }
   const FunctionRegistry::Entry* function = functions_->Find(spec->runtime(), spec->function());
   std::vector<std::string> deps = ReferencedKeys(*spec);
+  // Held dependencies, looked up before taking the lock: a spilled one is
+  // read back from disk.
+  std::vector<std::shared_ptr<const Value>> held_deps;
+  held_deps.reserve(deps.size());
+  for (const std::string& dep : deps) held_deps.push_back(store_->Get(dep));
 
   absl::MutexLock lock(&mu_);
   auto [it, inserted] = tasks_.try_emplace(key);
@@ -141,9 +156,10 @@ void Worker::AcceptTask(v1::ComputeTask* command, Outcome* out) {
   task->function = function;
   task->priority = command->priority();
   std::vector<std::string> missing;
-  for (std::string& dep : deps) {
-    if (std::shared_ptr<const Value> v = store_->Get(dep)) {
-      task->deps.emplace(std::move(dep), std::move(v));
+  for (size_t i = 0; i < deps.size(); ++i) {
+    std::string& dep = deps[i];
+    if (held_deps[i] != nullptr) {
+      task->deps.emplace(std::move(dep), std::move(held_deps[i]));
     } else {
       missing.push_back(std::move(dep));
     }
@@ -220,8 +236,9 @@ void Worker::RunTask(std::unique_ptr<Task> task) {
     const bool current = it != tasks_.end() && it->second.id == task->id;
     report = current && !it->second.discard;
     if (current) tasks_.erase(it);
-    if (report && value != nullptr) store_->Put(key, value, nbytes);
+    if (report && value != nullptr) store_->Put(key, value, nbytes, /*spill=*/false);
   }
+  store_->SpillIfAboveTarget();  // outside the task table's lock
   stats_->Add(stats_->executing, -1);
   if (!report) return;
   std::vector<std::unique_ptr<v1::WorkerMessage>> messages;
@@ -254,7 +271,7 @@ void Worker::OnFetched(FetchResult result) {
       fetching_.erase(f);
     }
     if (value != nullptr) {
-      store_->Put(result.key, value, nbytes);
+      store_->Put(result.key, value, nbytes, /*spill=*/false);
       out.messages.push_back(KeysAddedMessage(result.key, nbytes));
     }
     for (const FetchWaiter& w : waiters) {
@@ -285,6 +302,7 @@ void Worker::OnFetched(FetchResult result) {
       }
     }
   }
+  store_->SpillIfAboveTarget();  // outside the task table's lock
   Act(&out);
 }
 
@@ -394,7 +412,8 @@ v1::RegisterWorker Worker::MakeRegistration() {
 }
 
 void Worker::FillHeartbeat(v1::WorkerHeartbeat* hb) {
-  hb->set_memory_bytes(store_->total_bytes());
+  hb->set_memory_bytes(store_->memory_bytes());
+  hb->set_spilled_bytes(store_->spilled_bytes());
   hb->set_executing(static_cast<int32_t>(WorkerStats::Read(stats_->executing)));
   hb->set_ready(static_cast<int32_t>(WorkerStats::Read(stats_->ready)));
   hb->set_transfer_bytes_in(WorkerStats::Read(stats_->transfer_bytes_in));
@@ -431,7 +450,7 @@ void Worker::HandleStatus(v1::WorkerStatus* s) {
   s->set_executing(static_cast<int32_t>(WorkerStats::Read(stats_->executing)));
   s->set_ready(static_cast<int32_t>(WorkerStats::Read(stats_->ready)));
   s->set_waiting(static_cast<int32_t>(WorkerStats::Read(stats_->waiting)));
-  s->set_memory_bytes(store_->total_bytes());
+  s->set_memory_bytes(store_->memory_bytes());
   s->set_memory_limit(identity_.memory_limit);
   s->set_transfer_bytes_in(WorkerStats::Read(stats_->transfer_bytes_in));
   s->set_transfer_bytes_out(WorkerStats::Read(stats_->transfer_bytes_out));

@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <limits>
 
+#include "common/grpc_server_metrics.h"
 #include "services/worker/buffer_pool.h"
 
 namespace taskgrid::worker {
@@ -26,9 +27,10 @@ MetricFamily Single(const char* name, const char* help, MetricType type, double 
   return f;
 }
 
-MetricFamily ByDirection(const char* name, const char* help, double incoming, double outgoing) {
+MetricFamily ByDirection(const char* name, const char* help, double incoming, double outgoing,
+                         const char* in_label = "incoming", const char* out_label = "outgoing") {
   MetricFamily f{name, help, MetricType::Counter, {}};
-  for (auto [direction, value] : {std::pair{"incoming", incoming}, std::pair{"outgoing", outgoing}}) {
+  for (auto [direction, value] : {std::pair{in_label, incoming}, std::pair{out_label, outgoing}}) {
     ClientMetric m;
     m.label.push_back({"direction", direction});
     m.counter.value = value;
@@ -72,15 +74,33 @@ std::vector<MetricFamily> WorkerMetrics::Collect() const {
                        static_cast<double>(store_->total_bytes())));
   out.push_back(Single("taskgrid_worker_memory_limit_bytes", "The --memory-limit (0: none).",
                        MetricType::Gauge, static_cast<double>(memory_limit_)));
-  // This worker keeps every result in memory: nothing is ever spilled.
   out.push_back(Single("taskgrid_worker_memory_spilled_bytes", "Bytes of results spilled to disk.",
-                       MetricType::Gauge, 0));
+                       MetricType::Gauge, static_cast<double>(store_->spilled_bytes())));
+  out.push_back(Single("taskgrid_worker_paused",
+                       "1 while memory is short and no new task starts, else 0.",
+                       MetricType::Gauge, read(stats_->paused)));
+  if (const SpillStore* spill = store_->spill_store()) {
+    const SpillStore::Counters& c = spill->counters();
+    // "out" = written to disk (spill), "in" = read back (unspill).
+    out.push_back(ByDirection("taskgrid_worker_spill_bytes_total",
+                              "Encoded result bytes written to / read back from disk.",
+                              read(c.bytes_in), read(c.bytes_out), "in", "out"));
+    out.push_back(ByDirection("taskgrid_worker_spills_total",
+                              "Results written to / read back from disk.", read(c.count_in),
+                              read(c.count_out), "in", "out"));
+    out.push_back(ByDirection("taskgrid_worker_spill_seconds_total",
+                              "Time spent writing / reading spilled results.",
+                              read(c.nanos_in) * 1e-9, read(c.nanos_out) * 1e-9, "in", "out"));
+    out.push_back(ByDirection("taskgrid_worker_spill_failures_total",
+                              "Spill files that could not be written / read back intact.",
+                              read(c.read_failures), read(c.write_failures), "in", "out"));
+  }
   out.push_back(Single("taskgrid_worker_memory_process_bytes", "Resident memory of the process.",
                        MetricType::Gauge, static_cast<double>(ProcessResidentBytes())));
   out.push_back(Single("taskgrid_worker_memory_buffer_pool_bytes",
                        "Idle large buffers kept for reuse by transfers and tasks.",
                        MetricType::Gauge, static_cast<double>(BufferPool::Global().idle_bytes())));
-  out.push_back(Single("taskgrid_worker_keys", "Keys held in memory.", MetricType::Gauge,
+  out.push_back(Single("taskgrid_worker_keys", "Keys held, in memory or spilled.", MetricType::Gauge,
                        static_cast<double>(store_->size())));
   out.push_back(ByDirection("taskgrid_worker_transfer_bytes_total",
                             "Result bytes received from / sent to peers and clients.",
@@ -114,6 +134,8 @@ std::vector<MetricFamily> WorkerMetrics::Collect() const {
     durations.metric.push_back(std::move(m));
   }
   out.push_back(std::move(durations));
+  // gRPC server calls by method and code (ConfigureServerBuilder counts them).
+  for (MetricFamily& f : GrpcServerMetricsRegistry()->Collect()) out.push_back(std::move(f));
   return out;
 }
 

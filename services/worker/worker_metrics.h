@@ -7,10 +7,13 @@
 //   taskgrid_worker_executing, _ready, _waiting, taskgrid_worker_threads
 //   taskgrid_worker_memory_managed_bytes, _memory_limit_bytes,
 //   _memory_spilled_bytes, _memory_process_bytes, _memory_buffer_pool_bytes,
-//   taskgrid_worker_keys
+//   taskgrid_worker_paused, taskgrid_worker_keys
+//   taskgrid_worker_spill_bytes_total{direction="out"|"in"}, _spills_total,
+//   _spill_seconds_total, _spill_failures_total (with a spill store)
 //   taskgrid_worker_transfer_bytes_total{direction="incoming"|"outgoing"}
 //   taskgrid_worker_transfers_total{direction}, _fetch_failures_total
 //   taskgrid_worker_task_duration_seconds{function} (histogram)
+//   taskgrid_grpc_server_* (common/grpc_server_metrics.h)
 //
 // Thread-safety: Collect may run on the exporter's threads at any time.
 

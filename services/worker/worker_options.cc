@@ -7,7 +7,9 @@
 
 #include <thread>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/time/time.h"
 #include "absl/strings/str_split.h"
 #include "common/flags.h"
 
@@ -17,7 +19,9 @@ absl::StatusOr<WorkerOptions> ParseWorkerOptions(int argc, char** argv) {
   absl::StatusOr<Flags> flags =
       Flags::Parse(argc, argv,
                    {"nthreads", "memory-limit", "resources", "name", "host", "port",
-                    "metrics-port", "local-directory", "plugin"},
+                    "metrics-port", "local-directory", "plugin", "memory-target-fraction",
+                    "memory-spill-fraction", "memory-pause-fraction",
+                    "memory-terminate-fraction", "close-timeout"},
                    {"allow-exec", "help", "python", "no-python"});
   if (!flags.ok()) return flags.status();
   WorkerOptions o;
@@ -40,13 +44,47 @@ absl::StatusOr<WorkerOptions> ParseWorkerOptions(int argc, char** argv) {
 
   std::string memory = flags->GetString("memory-limit", "auto");
   if (memory == "auto") {
-    o.memory_limit = PhysicalMemoryBytes();
+    // This worker's share of the machine: its threads' share of the cores.
+    o.memory_limit = static_cast<int64_t>(static_cast<double>(PhysicalMemoryBytes()) *
+                                          std::min(1.0, static_cast<double>(o.nthreads) / hardware));
   } else {
     absl::StatusOr<int64_t> bytes = ParseByteSize(memory);
     if (!bytes.ok()) {
       return absl::InvalidArgumentError(absl::StrCat("flag --memory-limit: ", bytes.status().message()));
     }
     o.memory_limit = *bytes;
+  }
+
+  struct FractionFlag {
+    const char* name;
+    double* out;
+  };
+  for (FractionFlag f : {FractionFlag{"memory-target-fraction", &o.memory_target_fraction},
+                         FractionFlag{"memory-spill-fraction", &o.memory_spill_fraction},
+                         FractionFlag{"memory-pause-fraction", &o.memory_pause_fraction},
+                         FractionFlag{"memory-terminate-fraction", &o.memory_terminate_fraction}}) {
+    if (!flags->Has(f.name)) continue;
+    absl::StatusOr<double> v = ParseFraction(flags->GetString(f.name, ""));
+    if (!v.ok()) {
+      return absl::InvalidArgumentError(absl::StrCat("flag --", f.name, ": ", v.status().message()));
+    }
+    *f.out = *v;
+  }
+  if (flags->Has("close-timeout")) {
+    const std::string text = flags->GetString("close-timeout", "");
+    absl::Duration d;
+    double seconds;
+    if (absl::SimpleAtod(text, &seconds)) {
+      d = absl::Seconds(seconds);
+    } else if (!absl::ParseDuration(text, &d)) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "flag --close-timeout: '", text, "' is not a duration (e.g. 10s, 500ms, 2.5)"));
+    }
+    if (d < absl::ZeroDuration() || d > absl::Hours(1)) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("flag --close-timeout: '", text, "' is not between 0 and 1h"));
+    }
+    o.close_timeout_seconds = absl::ToDoubleSeconds(d);
   }
 
   if (flags->Has("resources")) {
@@ -89,8 +127,21 @@ std::string WorkerUsage() {
          "         [--resources GPU=1,MEMORY=2e9] [--name NAME] [--host H] [--port 0]\n"
          "         [--metrics-port 0] [--local-directory DIR] [--plugin LIB.so]... [--allow-exec]\n"
          "         [--python | --no-python]   (python runtime: on when built with it)\n"
+         "         [--memory-target-fraction 0.6] [--memory-spill-fraction 0.7]\n"
+         "         [--memory-pause-fraction 0.8] [--memory-terminate-fraction 0.95]\n"
+         "         [--close-timeout 10s]   (fractions of --memory-limit; 0 or false disables)\n"
          "Every flag can also be set as TASKGRID_<FLAG> (e.g. TASKGRID_NTHREADS);\n"
          "SCHEDULER_ADDRESS defaults to $TASKGRID_SCHEDULER_ADDRESS, else 127.0.0.1:8786.\n";
+}
+
+absl::StatusOr<double> ParseFraction(const std::string& text) {
+  if (text == "false" || text == "off" || text == "no") return 0.0;
+  double v;
+  if (!absl::SimpleAtod(text, &v) || !(v >= 0 && v <= 1)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("'", text, "' is not a fraction between 0 and 1 (0 or false disables)"));
+  }
+  return v;
 }
 
 int64_t PhysicalMemoryBytes() {

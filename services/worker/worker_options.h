@@ -5,6 +5,9 @@
 //       [--resources GPU=1,MEMORY=2e9] [--name NAME] [--host H] [--port 0]
 //       [--metrics-port 0] [--local-directory DIR] [--plugin LIB.so]...
 //       [--allow-exec] [--python | --no-python]
+//       [--memory-target-fraction 0.6] [--memory-spill-fraction 0.7]
+//       [--memory-pause-fraction 0.8] [--memory-terminate-fraction 0.95]
+//       [--close-timeout 10s]
 //
 // Stateless; thread-safe.
 
@@ -21,6 +24,16 @@ struct WorkerOptions {
   std::string scheduler_address;
   int nthreads = 1;
   int64_t memory_limit = 0;  // bytes; 0 = no limit
+  // Fractions of memory_limit (0 disables each; see memory_monitor.h):
+  // managed bytes above target and process bytes above spill spill to
+  // disk, above pause no new task starts, above terminate the worker exits.
+  double memory_target_fraction = 0.6;
+  double memory_spill_fraction = 0.7;
+  double memory_pause_fraction = 0.8;
+  double memory_terminate_fraction = 0.95;
+  // How long a closing worker waits for its data to be handed off and for
+  // transfers in progress.
+  double close_timeout_seconds = 10;
   std::map<std::string, double> resources;
   std::string name;  // empty: the worker's address
   std::string host = "127.0.0.1";
@@ -39,6 +52,9 @@ struct WorkerOptions {
 // Errors name the flag and the bad value.
 absl::StatusOr<WorkerOptions> ParseWorkerOptions(int argc, char** argv);
 std::string WorkerUsage();
+
+// "0.6" -> 0.6; "0", "false", "off", "no" -> 0 (disabled). Errors name the text.
+absl::StatusOr<double> ParseFraction(const std::string& text);
 
 // Physical memory of this machine in bytes (the default --memory-limit).
 int64_t PhysicalMemoryBytes();

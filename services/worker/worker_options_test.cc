@@ -34,7 +34,14 @@ TEST_F(WorkerOptionsTest, Defaults) {
   ASSERT_TRUE(o.ok()) << o.status();
   EXPECT_EQ(o->scheduler_address, "127.0.0.1:8786");
   EXPECT_GE(o->nthreads, 1);
-  EXPECT_EQ(o->memory_limit, PhysicalMemoryBytes());
+  // A share of the machine: this worker's threads' share of the cores.
+  EXPECT_GT(o->memory_limit, 0);
+  EXPECT_LE(o->memory_limit, PhysicalMemoryBytes());
+  EXPECT_DOUBLE_EQ(o->memory_target_fraction, 0.6);
+  EXPECT_DOUBLE_EQ(o->memory_spill_fraction, 0.7);
+  EXPECT_DOUBLE_EQ(o->memory_pause_fraction, 0.8);
+  EXPECT_DOUBLE_EQ(o->memory_terminate_fraction, 0.95);
+  EXPECT_DOUBLE_EQ(o->close_timeout_seconds, 10);
   EXPECT_EQ(o->host, "127.0.0.1");
   EXPECT_EQ(o->port, 0);
   EXPECT_EQ(o->metrics_port, 0);
@@ -86,6 +93,29 @@ TEST_F(WorkerOptionsTest, Environment) {
   o = Parse({"--nthreads", "2"});
   EXPECT_EQ(o->nthreads, 2);
   SetUp();
+}
+
+TEST_F(WorkerOptionsTest, MemoryFractionsAndCloseTimeout) {
+  absl::StatusOr<WorkerOptions> o =
+      Parse({"--memory-target-fraction", "0.5", "--memory-spill-fraction", "false",
+             "--memory-pause-fraction", "0", "--memory-terminate-fraction=1",
+             "--close-timeout", "2500ms"});
+  ASSERT_TRUE(o.ok()) << o.status();
+  EXPECT_DOUBLE_EQ(o->memory_target_fraction, 0.5);
+  EXPECT_DOUBLE_EQ(o->memory_spill_fraction, 0);
+  EXPECT_DOUBLE_EQ(o->memory_pause_fraction, 0);
+  EXPECT_DOUBLE_EQ(o->memory_terminate_fraction, 1);
+  EXPECT_DOUBLE_EQ(o->close_timeout_seconds, 2.5);
+  o = Parse({"--close-timeout", "3"});
+  ASSERT_TRUE(o.ok()) << o.status();
+  EXPECT_DOUBLE_EQ(o->close_timeout_seconds, 3);
+
+  EXPECT_THAT(Parse({"--memory-spill-fraction", "1.5"}).status().message(),
+              HasSubstr("--memory-spill-fraction"));
+  EXPECT_THAT(Parse({"--memory-target-fraction", "lots"}).status().message(),
+              HasSubstr("'lots' is not a fraction"));
+  EXPECT_THAT(Parse({"--close-timeout", "soon"}).status().message(),
+              HasSubstr("--close-timeout"));
 }
 
 TEST_F(WorkerOptionsTest, ErrorsNameTheFlag) {

@@ -51,12 +51,14 @@ class WorkerService::GetDataReactor final : public grpc::ServerWriteReactor<grpc
         return;
       }
       const std::string& key = request_.keys(next_key_++);
-      value_ = service_->store_->Get(key);
-      if (value_ == nullptr) {
-        buffer_ = EncodeErrorChunk(key, absl::StrCat("key '", key, "' is not held by this worker"));
+      // A spilled value is read back (verified) from disk.
+      absl::StatusOr<std::shared_ptr<const Value>> loaded = service_->store_->Load(key);
+      if (!loaded.ok()) {
+        buffer_ = EncodeErrorChunk(key, std::string(loaded.status().message()));
         Write(next_key_ == request_.keys_size());
         return;
       }
+      value_ = *std::move(loaded);
       cursor_.emplace(EncodeValue(*value_), static_cast<size_t>(chunk_bytes_));
       service_->stats_->Add(service_->stats_->transfers_out, 1);
     }

@@ -48,7 +48,7 @@ class WorkerService final
   // `handler` may be null until set_handler: the server must be running
   // before the worker knows its own address. PutData and Status answer
   // UNAVAILABLE meanwhile; GetData needs only the store.
-  WorkerService(const DataStore* store, WorkerStats* stats, WorkerServiceHandler* handler)
+  WorkerService(DataStore* store, WorkerStats* stats, WorkerServiceHandler* handler)
       : store_(store), stats_(stats), handler_(handler) {}
   void set_handler(WorkerServiceHandler* handler) { handler_.store(handler); }
 
@@ -64,7 +64,7 @@ class WorkerService final
   class GetDataReactor;
   class PutDataReactor;
 
-  const DataStore* store_;
+  DataStore* store_;  // GetData reads spilled values back
   WorkerStats* stats_;
   std::atomic<WorkerServiceHandler*> handler_;
 };
