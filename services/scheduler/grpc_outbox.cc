@@ -5,7 +5,9 @@
 namespace taskgrid::scheduler {
 
 void GrpcOutbox::AttachWorker(WorkerId id, std::shared_ptr<WorkerOutlet> outlet) {
-  workers_[id].outlet = std::move(outlet);
+  Stream<v1::WorkerCommandBatch>& stream = workers_[id];
+  stream.outlet = std::move(outlet);
+  stream.ack_goes_first = stream.pending.commands_size() > 0;
 }
 
 void GrpcOutbox::DetachWorker(WorkerId id) { workers_.erase(id); }
@@ -17,10 +19,11 @@ void GrpcOutbox::AttachClient(ClientId id, std::shared_ptr<ClientOutlet> outlet)
 void GrpcOutbox::DetachClient(ClientId id) { clients_.erase(id); }
 
 v1::WorkerCommand* GrpcOutbox::AddWorkerCommand(WorkerId worker) {
-  auto it = workers_.find(worker);
-  if (it == workers_.end()) return nullptr;
-  if (it->second.pending.commands_size() == 0) dirty_workers_.push_back(worker);
-  return it->second.pending.add_commands();
+  // An unknown worker is being registered (held until it attaches) or gone
+  // (dropped at Flush).
+  Stream<v1::WorkerCommandBatch>& stream = workers_[worker];
+  if (stream.pending.commands_size() == 0) dirty_workers_.push_back(worker);
+  return stream.pending.add_commands();
 }
 
 v1::ClientEvent* GrpcOutbox::AddClientEvent(ClientId client) {
@@ -46,7 +49,7 @@ void GrpcOutbox::ComputeTask(WorkerId worker, const ComputeTaskCommand& cmd) {
 
 void GrpcOutbox::FreeKeys(WorkerId worker, const std::vector<std::string>& keys) {
   auto it = workers_.find(worker);
-  if (it == workers_.end()) return;
+  if (it == workers_.end()) return;  // gone: nothing of it to free
   auto& pending = it->second.pending;
   // Consecutive frees share one command.
   v1::FreeKeys* free = nullptr;
@@ -76,6 +79,19 @@ void GrpcOutbox::Flush() {
   for (WorkerId id : dirty_workers_) {
     auto it = workers_.find(id);
     if (it == workers_.end() || it->second.pending.commands_size() == 0) continue;
+    if (it->second.outlet == nullptr) {
+      workers_.erase(it);
+      continue;
+    }
+    if (it->second.ack_goes_first) {
+      it->second.ack_goes_first = false;
+      auto* commands = it->second.pending.mutable_commands();
+      for (int i = 1; i < commands->size(); ++i) {
+        if (!commands->Get(i).has_register_ack()) continue;
+        for (int j = i; j > 0; --j) commands->SwapElements(j, j - 1);
+        break;
+      }
+    }
     it->second.outlet->Send(std::move(it->second.pending));
     it->second.pending.Clear();
   }

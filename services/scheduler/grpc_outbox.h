@@ -38,8 +38,14 @@ class GrpcOutbox : public SchedulerOutbox {
  private:
   template <typename Batch>
   struct Stream {
+    // Null until attached: SchedulerState::AddWorker may already place
+    // tasks on a worker (those waiting for a worker like it) before the
+    // session attaches it. Flush drops a stream still unattached then.
     std::shared_ptr<StreamOutlet<Batch>> outlet;
     Batch pending;
+    // Attached with commands already pending: the session's RegisterAck,
+    // queued after them, must go first (workers expect it first).
+    bool ack_goes_first = false;
   };
   absl::flat_hash_map<WorkerId, Stream<v1::WorkerCommandBatch>> workers_;
   absl::flat_hash_map<ClientId, Stream<v1::ClientEventBatch>> clients_;

@@ -6,8 +6,12 @@
 
 #include <chrono>
 #include <cstdio>
+#include <cmath>
 #include <iostream>
+#include <limits>
 
+#include "absl/strings/ascii.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "common/flags.h"
 #include "common/grpc_util.h"
@@ -19,17 +23,35 @@ namespace {
 
 constexpr char kUsage[] =
     "usage: taskgrid-scheduler [--host 0.0.0.0] [--port 8786] [--metrics-port 9786]\n"
-    "                          [--worker-timeout SECONDS]\n"
+    "                          [--worker-timeout SECONDS] [--worker-saturation 1.1|inf]\n"
+    "                          [--work-stealing | --no-work-stealing]\n"
+    "--worker-saturation: root tasks sent per worker thread before the rest wait in the\n"
+    "  scheduler's queue (as Dask's worker-saturation); inf sends every ready task at once.\n"
+    "--no-work-stealing turns off moving queued tasks from busy workers to idle ones.\n"
     "Every flag may also be set as TASKGRID_<FLAG> (e.g. TASKGRID_PORT).\n"
     "--port 0 / --metrics-port 0 pick free ports; --metrics-port -1 disables metrics.\n";
+
+// "1.1", "inf" -> a saturation factor; anything else (<= 0, NaN, text) is
+// an error naming the flag.
+absl::StatusOr<double> ParseWorkerSaturation(const std::string& text) {
+  const std::string t = absl::AsciiStrToLower(text);
+  if (t == "inf" || t == "infinity") return std::numeric_limits<double>::infinity();
+  double v = 0;
+  if (!absl::SimpleAtod(t, &v) || !std::isfinite(v) || v <= 0) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "flag --worker-saturation: \"", text, "\" is not a number > 0 or \"inf\""));
+  }
+  return v;
+}
 
 }  // namespace
 
 int main(int argc, char** argv) {
   using namespace taskgrid;
   InitLogging(argv[0]);
-  auto flags = Flags::Parse(argc, argv, {"host", "port", "metrics-port", "worker-timeout", "help"},
-                            {"help"});
+  auto flags = Flags::Parse(argc, argv,
+                            {"host", "port", "metrics-port", "worker-timeout", "worker-saturation"},
+                            {"help", "work-stealing"});
   if (!flags.ok()) {
     std::cerr << "taskgrid-scheduler: " << flags.status().message() << "\n" << kUsage;
     return 2;
@@ -48,6 +70,16 @@ int main(int argc, char** argv) {
       return 2;
     }
   }
+  scheduler::SchedulerService::Options options;
+  if (flags->Has("worker-saturation")) {
+    auto saturation = ParseWorkerSaturation(flags->GetString("worker-saturation", ""));
+    if (!saturation.ok()) {
+      std::cerr << "taskgrid-scheduler: " << saturation.status().message() << "\n";
+      return 2;
+    }
+    options.state.worker_saturation = *saturation;
+  }
+  if (flags->Has("work-stealing")) options.state.work_stealing = flags->GetBool("work-stealing");
 
   // Block termination signals in every thread; main waits for them below.
   sigset_t signals;
@@ -67,7 +99,6 @@ int main(int argc, char** argv) {
       return 1;
     }
   }
-  scheduler::SchedulerService::Options options;
   options.state.worker_timeout_seconds = static_cast<double>(*worker_timeout);
   scheduler::SchedulerService service(options, metrics.get());
 
@@ -84,7 +115,9 @@ int main(int argc, char** argv) {
   }
   service.Start();
   LOG(INFO) << "scheduler " << service.scheduler_id() << " listening on " << host << ":"
-            << selected_port << ", metrics on port " << (metrics ? metrics->port() : -1);
+            << selected_port << ", metrics on port " << (metrics ? metrics->port() : -1)
+            << ", worker-saturation " << options.state.worker_saturation << ", work stealing "
+            << (options.state.work_stealing ? "on" : "off");
   std::cout << "taskgrid-scheduler listening on " << host << ":" << selected_port
             << " metrics " << (metrics ? metrics->port() : -1) << std::endl;
 

@@ -4,6 +4,8 @@
 //
 //   numbers : inc add sub mul div neg sum mean max min
 //   general : len identity concat getitem nbytes sleep fail
+//   testing : timed_sleep (returns when it ran), fail_times (raises the
+//             first n calls, counted in a file shared across workers)
 //   arrays  : arange full array_sum array_add random_bytes
 //
 // Semantics follow Python: int + int stays int (overflow is an error, not a
@@ -12,7 +14,8 @@
 // TypeError/ValueError/... (see function_errors.h) with messages naming the
 // function and the argument: "add: argument 2 is str, expected a number".
 //
-// Every function is pure except sleep; all are thread-safe.
+// Every function is pure except sleep, timed_sleep and fail_times; all are
+// thread-safe (fail_times also across processes).
 
 #include "absl/status/status.h"
 #include "services/worker/function_registry.h"

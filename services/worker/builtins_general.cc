@@ -1,4 +1,10 @@
-// Builtins on any value: len identity concat getitem nbytes sleep fail.
+// Builtins on any value: len identity concat getitem nbytes sleep fail,
+// and for tests of the cluster itself: timed_sleep fail_times.
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include <cerrno>
 #include <chrono>
 #include <cmath>
 #include <cstring>
@@ -145,18 +151,96 @@ absl::StatusOr<Value> NBytes(const ValueList& args, const ValueMap& kwargs) {
   return Value::Int(args[0].ByteSize());
 }
 
+// The `seconds` argument of sleep and timed_sleep.
+absl::StatusOr<double> GetSeconds(const Args& a) {
+  absl::StatusOr<Number> seconds = a.GetNumber(0, "seconds");
+  if (!seconds.ok()) return seconds.status();
+  const double t = seconds->as_double();
+  if (!(t >= 0.0) || std::isinf(t)) {
+    return ValueError(absl::StrCat(a.fn(), ": seconds must be a finite number >= 0, got ", t));
+  }
+  return t;
+}
+
 // sleep(seconds, value=None): sleeps, then returns value.
 absl::StatusOr<Value> Sleep(const ValueList& args, const ValueMap& kwargs) {
   Args a("sleep", args, kwargs);
   if (absl::Status s = a.Expect(0, 2, "seconds,value"); !s.ok()) return s;
-  absl::StatusOr<Number> seconds = a.GetNumber(0, "seconds");
-  if (!seconds.ok()) return seconds.status();
-  double t = seconds->as_double();
-  if (!(t >= 0.0) || std::isinf(t)) {
-    return ValueError(absl::StrCat("sleep: seconds must be a finite number >= 0, got ", t));
-  }
-  std::this_thread::sleep_for(std::chrono::duration<double>(t));
+  absl::StatusOr<double> t = GetSeconds(a);
+  if (!t.ok()) return t.status();
+  std::this_thread::sleep_for(std::chrono::duration<double>(*t));
   const Value* value = a.Find(1, "value");
+  return value != nullptr ? *value : Value::Null();
+}
+
+double UnixSeconds() {
+  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+// timed_sleep(seconds): sleeps, then returns [start, stop] in seconds since
+// the Unix epoch, so tests can see when tasks ran (and whether they
+// overlapped) across the workers of one machine.
+absl::StatusOr<Value> TimedSleep(const ValueList& args, const ValueMap& kwargs) {
+  Args a("timed_sleep", args, kwargs);
+  if (absl::Status s = a.Expect(0, 1, "seconds"); !s.ok()) return s;
+  absl::StatusOr<double> t = GetSeconds(a);
+  if (!t.ok()) return t.status();
+  const double start = UnixSeconds();
+  std::this_thread::sleep_for(std::chrono::duration<double>(*t));
+  return Value::List({Value::Double(start), Value::Double(UnixSeconds())});
+}
+
+absl::Status CounterError(const std::string& what, const std::string& path) {
+  return FunctionError("OSError", absl::StrCat("fail_times: cannot ", what, " counter file ",
+                                               path, ": ", std::strerror(errno)));
+}
+
+// Adds one to the decimal count in the file at `path` (created at 0) under
+// an exclusive flock, so concurrent callers in any process of this machine
+// each see a distinct count. Returns the new count.
+absl::StatusOr<int64_t> IncrementCounterFile(const std::string& path) {
+  const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  if (fd < 0) return CounterError("open", path);
+  struct Closer {
+    int fd;
+    ~Closer() { ::close(fd); }  // also drops the flock
+  } closer{fd};
+  if (::flock(fd, LOCK_EX) != 0) return CounterError("lock", path);
+  char buf[32] = {};
+  const ssize_t n = ::pread(fd, buf, sizeof(buf) - 1, 0);
+  if (n < 0) return CounterError("read", path);
+  const int64_t count = std::strtoll(buf, nullptr, 10) + 1;
+  const std::string text = std::to_string(count);
+  if (::ftruncate(fd, 0) != 0 ||
+      ::pwrite(fd, text.data(), text.size(), 0) != static_cast<ssize_t>(text.size())) {
+    return CounterError("write", path);
+  }
+  return count;
+}
+
+// fail_times(counter_path, n, value=None): counts its calls in the file
+// counter_path (shared by every worker on the machine) and raises
+// RuntimeError on the first n calls, then returns value; for tests of
+// retries.
+absl::StatusOr<Value> FailTimes(const ValueList& args, const ValueMap& kwargs) {
+  Args a("fail_times", args, kwargs);
+  if (absl::Status s = a.Expect(0, 3, "counter_path,n,value"); !s.ok()) return s;
+  absl::StatusOr<const Value*> path = a.Get(0, "counter_path");
+  if (!path.ok()) return path.status();
+  if ((*path)->kind() != Value::Kind::kString || (*path)->as_string().empty()) {
+    return a.WrongType(0, **path, "a non-empty str (a file path)");
+  }
+  absl::StatusOr<int64_t> n = a.GetInt(1, "n");
+  if (!n.ok()) return n.status();
+  absl::StatusOr<int64_t> count = IncrementCounterFile((*path)->as_string());
+  if (!count.ok()) return count.status();
+  if (*count <= *n) {
+    return FunctionError("RuntimeError",
+                         absl::StrCat("fail_times: failure ", *count, " of ", *n),
+                         absl::StatusCode::kUnknown);
+  }
+  const Value* value = a.Find(2, "value");
   return value != nullptr ? *value : Value::Null();
 }
 
@@ -184,6 +268,7 @@ absl::Status RegisterGeneralBuiltins(FunctionRegistry* registry) {
   const std::pair<const char*, TaskFunction> functions[] = {
       {"len", Len},       {"identity", Identity}, {"concat", Concat}, {"getitem", GetItem},
       {"nbytes", NBytes}, {"sleep", Sleep},       {"fail", Fail},
+      {"timed_sleep", TimedSleep}, {"fail_times", FailTimes},
   };
   for (const auto& [name, fn] : functions) {
     if (absl::Status s = registry->Register("builtin", name, fn); !s.ok()) return s;

@@ -1,6 +1,12 @@
 #include "services/worker/builtins.h"
 
+#include <unistd.h>
+
+#include <atomic>
+#include <cstdlib>
 #include <cstring>
+#include <thread>
+#include <vector>
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -54,7 +60,8 @@ std::vector<T> Elements(const Value& v) {
 TEST_F(BuiltinsTest, RegistersTheDesignedFunctions) {
   for (const char* name : {"inc", "add", "sub", "mul", "neg", "sum", "mean", "max", "min", "len",
                            "identity", "concat", "sleep", "random_bytes", "arange", "array_sum",
-                           "fail", "full", "array_add", "nbytes", "div", "getitem"}) {
+                           "fail", "full", "array_add", "nbytes", "div", "getitem", "timed_sleep",
+                           "fail_times"}) {
     EXPECT_NE(registry_.Find("builtin", name), nullptr) << name;
   }
   EXPECT_EQ(registry_.Find("", "inc"), registry_.Find("builtin", "inc"));
@@ -163,6 +170,49 @@ TEST_F(BuiltinsTest, SleepReturnsValue) {
   EXPECT_EQ(Error("sleep", {D(-1)}), "ValueError: sleep: seconds must be a finite number >= 0, got -1");
   EXPECT_EQ(Error("sleep", {I(0)}, {{"bogus", I(1)}}),
             "TypeError: sleep: unexpected keyword argument 'bogus'");
+}
+
+TEST_F(BuiltinsTest, TimedSleepReturnsWhenItRan) {
+  Value v = *Call("timed_sleep", {D(0.01)});
+  ASSERT_EQ(v.kind(), Value::Kind::kList);
+  ASSERT_EQ(v.as_list().size(), 2u);
+  const double start = v.as_list()[0].as_double();
+  const double stop = v.as_list()[1].as_double();
+  EXPECT_GT(start, 1.6e9);  // Unix seconds, comparable across processes
+  EXPECT_GE(stop, start + 0.01);
+  EXPECT_EQ(Error("timed_sleep", {D(-1)}),
+            "ValueError: timed_sleep: seconds must be a finite number >= 0, got -1");
+}
+
+TEST_F(BuiltinsTest, FailTimesRaisesTheFirstNCallsCountedInAFile) {
+  const char* tmp = std::getenv("TEST_TMPDIR");
+  const std::string path = std::string(tmp != nullptr ? tmp : "/tmp") + "/fail_times_" +
+                           std::to_string(::getpid()) + ".count";
+  ::unlink(path.c_str());
+  EXPECT_EQ(Error("fail_times", {S(path), I(2), S("ok")}),
+            "RuntimeError: fail_times: failure 1 of 2");
+  EXPECT_EQ(Error("fail_times", {S(path), I(2), S("ok")}),
+            "RuntimeError: fail_times: failure 2 of 2");
+  EXPECT_EQ(*Call("fail_times", {S(path), I(2), S("ok")}), S("ok"));
+  EXPECT_EQ(*Call("fail_times", {}, {{"counter_path", S(path)}, {"n", I(0)}}), Value::Null());
+  // Concurrent callers each get their own count: exactly 50 of 100 fail.
+  ::unlink(path.c_str());
+  std::vector<std::thread> threads;
+  std::atomic<int> failures{0};
+  for (int i = 0; i < 4; ++i) {
+    threads.emplace_back([&] {
+      for (int k = 0; k < 25; ++k) {
+        if (!Call("fail_times", {S(path), I(50)}).ok()) ++failures;
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(failures.load(), 50);
+  ::unlink(path.c_str());
+  EXPECT_THAT(Error("fail_times", {S("/nonexistent-dir/x"), I(1)}),
+              HasSubstr("OSError: fail_times: cannot open counter file /nonexistent-dir/x"));
+  EXPECT_EQ(Error("fail_times", {I(3), I(1)}),
+            "TypeError: fail_times: argument 1 is int, expected a non-empty str (a file path)");
 }
 
 TEST_F(BuiltinsTest, FailRaisesWithMessageAndType) {
