@@ -12,9 +12,12 @@
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "common/absl_compat.h"
+#include "common/logging.h"
 
 namespace taskgrid {
 namespace {
+
+constexpr char kLogFormatFlag[] = "log-format";
 
 std::string EnvName(const std::string& flag) {
   std::string env = "TASKGRID_";
@@ -59,7 +62,9 @@ absl::StatusOr<Flags> Flags::Parse(int argc, char** argv,
                                    const std::vector<std::string>& known,
                                    const std::vector<std::string>& boolean) {
   Flags flags;
-  auto is_known = [&](const std::string& n) { return Contains(known, n) || Contains(boolean, n); };
+  auto is_known = [&](const std::string& n) {
+    return Contains(known, n) || Contains(boolean, n) || n == kLogFormatFlag;
+  };
   bool flags_done = false;
   for (int i = 1; i < argc; ++i) {
     absl::string_view arg = argv[i];
@@ -100,7 +105,8 @@ absl::StatusOr<Flags> Flags::Parse(int argc, char** argv,
     flags.values_[name].push_back(*std::move(value));
   }
   // The environment fills in what the command line left unset.
-  for (const auto* names : {&known, &boolean}) {
+  const std::vector<std::string> process_wide = {kLogFormatFlag};
+  for (const auto* names : {&known, &boolean, &process_wide}) {
     for (const std::string& name : *names) {
       if (flags.values_.count(name)) continue;
       const char* env = std::getenv(EnvName(name).c_str());
@@ -116,6 +122,10 @@ absl::StatusOr<Flags> Flags::Parse(int argc, char** argv,
         flags.values_[name].push_back(env);
       }
     }
+  }
+  if (flags.Has(kLogFormatFlag)) {
+    absl::Status s = SetLogFormat(flags.GetString(kLogFormatFlag, "text"));
+    if (!s.ok()) return s;
   }
   return flags;
 }

@@ -16,6 +16,8 @@ class Flags {
  public:
   // `known` lists flag names without dashes; `boolean` those that take no
   // value. Unknown flags are an error naming the flag.
+  // Every program also accepts --log-format text|json (TASKGRID_LOG_FORMAT),
+  // which Parse applies at once through SetLogFormat (common/logging.h).
   static absl::StatusOr<Flags> Parse(int argc, char** argv,
                                      const std::vector<std::string>& known,
                                      const std::vector<std::string>& boolean = {});

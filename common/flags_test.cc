@@ -103,6 +103,22 @@ TEST(FlagsTest, EnvironmentFillsInAndCommandLineWins) {
   EXPECT_THAT(std::string(bad.status().message()), HasSubstr("TASKGRID_VERBOSE"));
 }
 
+// --log-format is accepted by every program without being listed; json
+// itself is covered by json_log_sink_test (it redirects this process's log).
+TEST(FlagsTest, LogFormatIsAcceptedEverywhereAndChecked) {
+  absl::StatusOr<Flags> f = ParseArgs({"--log-format", "text", "--port", "1"}, {"port"});
+  ASSERT_TRUE(f.ok()) << f.status();
+  EXPECT_EQ(f->GetString("log-format", ""), "text");
+  f = ParseArgs({"--log-format=yaml"}, {"port"});
+  ASSERT_FALSE(f.ok());
+  EXPECT_THAT(f.status().message(), HasSubstr("--log-format"));
+  EXPECT_THAT(f.status().message(), HasSubstr("yaml"));
+  ScopedEnv env("TASKGRID_LOG_FORMAT", "xml");
+  f = ParseArgs({}, {"port"});
+  ASSERT_FALSE(f.ok());
+  EXPECT_THAT(f.status().message(), HasSubstr("xml"));
+}
+
 TEST(ByteSizeTest, Units) {
   EXPECT_EQ(*ParseByteSize("4GiB"), int64_t{4} << 30);
   EXPECT_EQ(*ParseByteSize("4 GiB"), int64_t{4} << 30);

@@ -5,6 +5,8 @@
 #include <grpcpp/ext/proto_server_reflection_plugin.h>
 #include <grpcpp/health_check_service_interface.h>
 
+#include "common/grpc_server_metrics.h"
+
 namespace taskgrid {
 namespace {
 
@@ -21,6 +23,7 @@ void ConfigureServerBuilder(grpc::ServerBuilder* builder) {
   builder->SetMaxSendMessageSize(kMaxGrpcMessageBytes);
   builder->AddChannelArgument(GRPC_ARG_HTTP2_BDP_PROBE, 1);
   builder->AddChannelArgument(GRPC_ARG_HTTP2_WRITE_BUFFER_SIZE, kWriteBufferBytes);
+  AddGrpcServerMetrics(builder);
 }
 
 grpc::ChannelArguments DefaultChannelArguments() {

@@ -18,7 +18,8 @@ inline constexpr int kMaxGrpcMessageBytes = 64 << 20;
 
 // Enables the default health service and server reflection (both are
 // process-global switches that only take effect for servers built after
-// this call) and applies the message-size and flow-control settings.
+// this call), applies the message-size and flow-control settings, and
+// counts calls into the gRPC server metrics (common/grpc_server_metrics.h).
 void ConfigureServerBuilder(grpc::ServerBuilder* builder);
 
 // The channel arguments MakeChannel uses, for callers that need to add
@@ -27,6 +28,7 @@ grpc::ChannelArguments DefaultChannelArguments();
 
 // An insecure channel to `address` with its own subchannel pool, so two
 // channels to the same peer do not share (and serialise on) one connection.
+// Its calls carry the process's bearer token (common/grpc_auth.h).
 std::shared_ptr<grpc::Channel> MakeChannel(const std::string& address);
 
 }  // namespace taskgrid

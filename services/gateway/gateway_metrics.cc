@@ -1,6 +1,7 @@
 #include "services/gateway/gateway_metrics.h"
 
 #include "absl/strings/str_split.h"
+#include "common/grpc_server_metrics.h"
 #include "prometheus/text_serializer.h"
 
 namespace taskgrid::gateway {
@@ -91,7 +92,10 @@ void GatewayMetrics::StreamClosed(const std::string& protocol) {
 }
 
 std::string GatewayMetrics::Serialize() const {
-  return prometheus::TextSerializer().Serialize(registry_->Collect());
+  std::vector<prometheus::MetricFamily> families = registry_->Collect();
+  // gRPC server calls by method and code (ConfigureServerBuilder counts them).
+  for (auto& f : GrpcServerMetricsRegistry()->Collect()) families.push_back(std::move(f));
+  return prometheus::TextSerializer().Serialize(families);
 }
 
 }  // namespace taskgrid::gateway

@@ -7,6 +7,7 @@
 //   taskgrid_gateway_auth_failures_total{protocol}
 //   taskgrid_gateway_jobs{state}
 //   taskgrid_gateway_open_streams{protocol}
+//   taskgrid_grpc_server_* (common/grpc_server_metrics.h)
 // Routes are labelled by their template ("/v1/jobs/{id}"), never by the raw
 // path, so label cardinality stays fixed.
 //

@@ -53,7 +53,10 @@ void EventLoop::Run() {
                      [this] { return !queue_.empty() || stopping_; });
       batch.swap(queue_);
       stopping = stopping_;
-      if (!batch.empty()) last_queue_delay_ = Now() - first_enqueued_;
+      if (!batch.empty()) {
+        last_queue_delay_ = Now() - first_enqueued_;
+        ++batches_;
+      }
     }
     for (Task& t : batch) std::move(t)();
     batch.clear();

@@ -8,6 +8,7 @@
 // Thread-safety: Post() and Stop() from any thread; hooks run on the loop.
 
 #include <condition_variable>
+#include <cstdint>
 #include <functional>
 #include <mutex>
 #include <thread>
@@ -32,6 +33,8 @@ class EventLoop {
   void Stop();
   // Seconds the last batch waited in the queue before running (loop lag).
   double last_queue_delay() const { return last_queue_delay_; }
+  // Batches run so far (loop thread only, e.g. from the after-batch hook).
+  uint64_t batches() const { return batches_; }
 
  private:
   void Run();
@@ -46,6 +49,7 @@ class EventLoop {
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   std::thread thread_;
   double last_queue_delay_ = 0;
+  uint64_t batches_ = 0;
 };
 
 }  // namespace taskgrid::scheduler

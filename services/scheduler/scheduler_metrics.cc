@@ -1,6 +1,23 @@
 #include "services/scheduler/scheduler_metrics.h"
 
+#include "common/grpc_server_metrics.h"
+
 namespace taskgrid::scheduler {
+
+namespace {
+
+// Task durations span sub-millisecond builtins to hour-long jobs.
+const prometheus::Histogram::BucketBoundaries& DurationBuckets() {
+  static const auto* b = new prometheus::Histogram::BucketBoundaries{
+      0.0001, 0.001, 0.01, 0.1, 0.5, 1, 5, 30, 120, 600, 3600};
+  return *b;
+}
+
+void AddDelta(prometheus::Counter* counter, uint64_t now, uint64_t before) {
+  if (now > before) counter->Increment(static_cast<double>(now - before));
+}
+
+}  // namespace
 
 SchedulerMetrics::SchedulerMetrics(const std::string& bind_address)
     : registry_(std::make_shared<prometheus::Registry>()),
@@ -13,6 +30,29 @@ SchedulerMetrics::SchedulerMetrics(const std::string& bind_address)
                         "no-worker"}) {
     tasks_by_state_[s] = &tasks_->Add({{"state", s}});
   }
+  graph_tasks_ = &prometheus::BuildGauge()
+                      .Name("taskgrid_scheduler_graph_tasks")
+                      .Help("Tasks in the scheduler's graph, in every state")
+                      .Register(*registry_)
+                      .Add({});
+  graph_update_tasks_ = &prometheus::BuildHistogram()
+                             .Name("taskgrid_scheduler_graph_update_tasks")
+                             .Help("Tasks per accepted graph update")
+                             .Register(*registry_)
+                             .Add({}, prometheus::Histogram::BucketBoundaries{
+                                          1, 10, 100, 1000, 10000, 100000, 1000000});
+  submitted_ = &prometheus::BuildCounter()
+                    .Name("taskgrid_scheduler_tasks_submitted_total")
+                    .Help("Tasks in accepted graph updates, by function")
+                    .Register(*registry_);
+  durations_ = &prometheus::BuildHistogram()
+                    .Name("taskgrid_scheduler_task_duration_seconds")
+                    .Help("Run time of finished tasks as workers report it, by function")
+                    .Register(*registry_);
+  errors_ = &prometheus::BuildCounter()
+                 .Name("taskgrid_scheduler_task_errors_total")
+                 .Help("Tasks whose function raised, by function")
+                 .Register(*registry_);
   workers_ = &prometheus::BuildGauge()
                   .Name("taskgrid_scheduler_workers")
                   .Help("Connected workers")
@@ -28,12 +68,24 @@ SchedulerMetrics::SchedulerMetrics(const std::string& bind_address)
                       .Help("Task state transitions")
                       .Register(*registry_)
                       .Add({});
-  loop_delay_ = &prometheus::BuildGauge()
+  steal_requests_ = &prometheus::BuildCounter()
+                         .Name("taskgrid_scheduler_steal_requests_total")
+                         .Help("Work-stealing requests sent to busy workers")
+                         .Register(*registry_)
+                         .Add({});
+  steals_ = &prometheus::BuildCounter()
+                 .Name("taskgrid_scheduler_steals_total")
+                 .Help("Tasks moved to another worker by work stealing")
+                 .Register(*registry_)
+                 .Add({});
+  loop_delay_ = &prometheus::BuildHistogram()
                      .Name("taskgrid_scheduler_event_loop_delay_seconds")
-                     .Help("How long the last batch of events waited for the event loop")
+                     .Help("How long each batch of events waited for the event loop")
                      .Register(*registry_)
-                     .Add({});
+                     .Add({}, prometheus::Histogram::BucketBoundaries{
+                                  0.00001, 0.0001, 0.001, 0.01, 0.1, 1, 10});
   exposer_->RegisterCollectable(registry_);
+  exposer_->RegisterCollectable(GrpcServerMetricsRegistry());
 }
 
 int SchedulerMetrics::port() const {
@@ -41,20 +93,65 @@ int SchedulerMetrics::port() const {
   return ports.empty() ? 0 : ports.front();
 }
 
-void SchedulerMetrics::Update(const std::map<std::string, int64_t>& tasks_by_state,
-                              size_t workers, size_t clients, uint64_t transitions,
-                              double loop_delay_seconds) {
+void SchedulerMetrics::Update(const Counts& counts) {
   for (auto& [state, gauge] : tasks_by_state_) {
-    auto it = tasks_by_state.find(state);
-    gauge->Set(it == tasks_by_state.end() ? 0 : static_cast<double>(it->second));
+    auto it = counts.tasks_by_state.find(state);
+    gauge->Set(it == counts.tasks_by_state.end() ? 0 : static_cast<double>(it->second));
   }
-  workers_->Set(static_cast<double>(workers));
-  clients_->Set(static_cast<double>(clients));
-  if (transitions > last_transitions_) {
-    transitions_->Increment(static_cast<double>(transitions - last_transitions_));
-    last_transitions_ = transitions;
+  graph_tasks_->Set(static_cast<double>(counts.graph_tasks));
+  workers_->Set(static_cast<double>(counts.workers));
+  clients_->Set(static_cast<double>(counts.clients));
+  AddDelta(transitions_, counts.transitions, last_.transitions);
+  AddDelta(steal_requests_, counts.steal_requests, last_.steal_requests);
+  AddDelta(steals_, counts.steals, last_.steals);
+  last_ = counts;
+}
+
+void SchedulerMetrics::ObserveLoopDelay(double seconds) { loop_delay_->Observe(seconds); }
+
+SchedulerMetrics::FunctionSeries* SchedulerMetrics::SeriesFor(const std::string& function) {
+  auto& slot = functions_[function];
+  if (slot == nullptr) {
+    const prometheus::Labels labels{{"function", function}};
+    slot = std::make_unique<FunctionSeries>(FunctionSeries{
+        &submitted_->Add(labels), &durations_->Add(labels, DurationBuckets()),
+        &errors_->Add(labels)});
   }
-  loop_delay_->Set(loop_delay_seconds);
+  return slot.get();
+}
+
+SchedulerMetrics::PreparedGraph SchedulerMetrics::Prepare(const std::vector<TaskDef>& tasks) {
+  PreparedGraph graph;
+  graph.reserve(tasks.size());
+  for (const TaskDef& t : tasks) {
+    // An empty runtime is the default one, as workers name it.
+    graph.emplace_back(
+        t.key, SeriesFor((t.runtime.empty() ? std::string("builtin") : t.runtime) + "/" +
+                         t.function));
+  }
+  return graph;
+}
+
+void SchedulerMetrics::Accept(PreparedGraph graph) {
+  graph_update_tasks_->Observe(static_cast<double>(graph.size()));
+  for (auto& [key, series] : graph) {
+    series->submitted->Increment();
+    function_of_key_[std::move(key)] = series;
+  }
+}
+
+void SchedulerMetrics::TaskFinished(const std::string& key, double duration_seconds) {
+  auto it = function_of_key_.find(key);
+  if (it == function_of_key_.end()) return;  // e.g. a late duplicate report
+  it->second->duration->Observe(duration_seconds);
+  function_of_key_.erase(it);
+}
+
+void SchedulerMetrics::TaskErred(const std::string& key) {
+  auto it = function_of_key_.find(key);
+  if (it == function_of_key_.end()) return;
+  it->second->errors->Increment();
+  function_of_key_.erase(it);
 }
 
 }  // namespace taskgrid::scheduler

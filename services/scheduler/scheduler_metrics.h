@@ -1,17 +1,35 @@
 #pragma once
-// Prometheus metrics of the scheduler, served on --metrics-port.
+// Prometheus metrics of the scheduler, served on --metrics-port:
+//   taskgrid_scheduler_tasks{state}                  tasks known, by state
+//   taskgrid_scheduler_graph_tasks                   tasks in the graph (all states)
+//   taskgrid_scheduler_graph_update_tasks            histogram: tasks per accepted update
+//   taskgrid_scheduler_tasks_submitted_total{function}
+//   taskgrid_scheduler_task_duration_seconds{function}  histogram of finished tasks
+//   taskgrid_scheduler_task_errors_total{function}
+//   taskgrid_scheduler_workers, taskgrid_scheduler_clients
+//   taskgrid_scheduler_transitions_total
+//   taskgrid_scheduler_steal_requests_total, taskgrid_scheduler_steals_total
+//   taskgrid_scheduler_event_loop_delay_seconds      histogram: wait of each batch
+// plus the gRPC server metrics (services/observability).
+// `function` is "<runtime>/<function>" as workers offer it, so its
+// cardinality is bounded by the functions deployed, never by task keys.
 //
-// Thread-safety: prometheus-cpp metrics are thread-safe; Update() is called
-// from the event loop.
+// Thread-safety: prometheus-cpp metrics are thread-safe; every method here
+// is called from the scheduler's event loop only.
 
 #include <map>
 #include <memory>
 #include <string>
+#include <utility>
+#include <vector>
 
+#include "absl/container/flat_hash_map.h"
 #include "prometheus/counter.h"
 #include "prometheus/exposer.h"
 #include "prometheus/gauge.h"
+#include "prometheus/histogram.h"
 #include "prometheus/registry.h"
+#include "services/scheduler/scheduler_types.h"
 
 namespace taskgrid::scheduler {
 
@@ -22,19 +40,56 @@ class SchedulerMetrics {
   // The port actually bound.
   int port() const;
 
-  void Update(const std::map<std::string, int64_t>& tasks_by_state, size_t workers,
-              size_t clients, uint64_t transitions, double loop_delay_seconds);
+  struct Counts {
+    std::map<std::string, int64_t> tasks_by_state;
+    size_t graph_tasks = 0;
+    size_t workers = 0;
+    size_t clients = 0;
+    uint64_t transitions = 0;
+    uint64_t steal_requests = 0;
+    uint64_t steals = 0;
+  };
+  // Periodic snapshot of the state machine's counters.
+  void Update(const Counts& counts);
+  void ObserveLoopDelay(double seconds);
+
+  // Per-function accounting of a graph update: Prepare before the state
+  // machine takes the tasks, then Accept only if it accepted them.
+  struct FunctionSeries {
+    prometheus::Counter* submitted;
+    prometheus::Histogram* duration;
+    prometheus::Counter* errors;
+  };
+  using PreparedGraph = std::vector<std::pair<std::string, FunctionSeries*>>;
+  PreparedGraph Prepare(const std::vector<TaskDef>& tasks);
+  void Accept(PreparedGraph graph);
+  void TaskFinished(const std::string& key, double duration_seconds);
+  void TaskErred(const std::string& key);
+  // Drops the key -> function index (call when the graph is empty, so keys
+  // released without finishing do not accumulate).
+  void ForgetKeys() { function_of_key_.clear(); }
 
  private:
+  FunctionSeries* SeriesFor(const std::string& function);
+
   std::shared_ptr<prometheus::Registry> registry_;
   std::unique_ptr<prometheus::Exposer> exposer_;
   prometheus::Family<prometheus::Gauge>* tasks_;
   std::map<std::string, prometheus::Gauge*> tasks_by_state_;
+  prometheus::Gauge* graph_tasks_;
+  prometheus::Histogram* graph_update_tasks_;
+  prometheus::Family<prometheus::Counter>* submitted_;
+  prometheus::Family<prometheus::Histogram>* durations_;
+  prometheus::Family<prometheus::Counter>* errors_;
   prometheus::Gauge* workers_;
   prometheus::Gauge* clients_;
   prometheus::Counter* transitions_;
-  prometheus::Gauge* loop_delay_;
-  uint64_t last_transitions_ = 0;
+  prometheus::Counter* steal_requests_;
+  prometheus::Counter* steals_;
+  prometheus::Histogram* loop_delay_;
+  Counts last_;
+  absl::flat_hash_map<std::string, std::unique_ptr<FunctionSeries>> functions_;
+  absl::flat_hash_map<std::string, FunctionSeries*> function_of_key_;
 };
 
 }  // namespace taskgrid::scheduler

@@ -32,8 +32,7 @@ SchedulerService::SchedulerService(Options options, SchedulerMetrics* metrics)
       start_time_(MonotonicNow()) {
   state_ = std::make_unique<SchedulerState>(&outbox_, MonotonicNow, options_.state);
   // Ticks at Dask's work-stealing interval (100 ms).
-  loop_ = std::make_unique<EventLoop>([this] { outbox_.Flush(); }, [this] { Tick(); },
-                                      0.1);
+  loop_ = std::make_unique<EventLoop>([this] { AfterBatch(); }, [this] { Tick(); }, 0.1);
 }
 
 SchedulerService::~SchedulerService() { Stop(); }
@@ -49,8 +48,25 @@ void SchedulerService::Tick() {
   }
   state_->Balance();
   if (metrics_ != nullptr) {
-    metrics_->Update(state_->CountsByStatus(), state_->num_workers(), state_->num_clients(),
-                     state_->transitions(), loop_->last_queue_delay());
+    SchedulerMetrics::Counts counts;
+    counts.tasks_by_state = state_->CountsByStatus();
+    counts.graph_tasks = state_->num_tasks();
+    counts.workers = state_->num_workers();
+    counts.clients = state_->num_clients();
+    counts.transitions = state_->transitions();
+    counts.steal_requests = state_->steal_requests();
+    counts.steals = state_->steals();
+    metrics_->Update(counts);
+    if (state_->num_tasks() == 0) metrics_->ForgetKeys();
+  }
+}
+
+void SchedulerService::AfterBatch() {
+  outbox_.Flush();
+  // Once per batch of events (the hook also runs after tick-only wakeups).
+  if (metrics_ != nullptr && loop_->batches() != batches_seen_) {
+    batches_seen_ = loop_->batches();
+    metrics_->ObserveLoopDelay(loop_->last_queue_delay());
   }
 }
 

@@ -59,9 +59,12 @@ class SchedulerService final : public v1::Scheduler::CallbackService {
   SchedulerState& state() { return *state_; }
   GrpcOutbox& outbox() { return outbox_; }
   const Options& options() const { return options_; }
+  // Null when metrics are off.
+  SchedulerMetrics* metrics() { return metrics_; }
 
  private:
   void Tick();
+  void AfterBatch();
 
   Options options_;
   SchedulerMetrics* metrics_;
@@ -70,6 +73,7 @@ class SchedulerService final : public v1::Scheduler::CallbackService {
   GrpcOutbox outbox_;
   std::unique_ptr<SchedulerState> state_;
   std::unique_ptr<EventLoop> loop_;
+  uint64_t batches_seen_ = 0;  // loop thread only
 };
 
 }  // namespace taskgrid::scheduler

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "services/scheduler/proto_convert.h"
+#include "services/scheduler/scheduler_metrics.h"
 #include "services/scheduler/scheduler_service.h"
 
 namespace taskgrid::scheduler {
@@ -135,9 +136,13 @@ class ClientSessionReactor final
             Update& u = updates[next_update++];
             v1::GraphAck* ack = out.AddClientEvent(h->id)->mutable_graph_ack();
             ack->set_request_id(u.request_id);
+            SchedulerMetrics* metrics = svc->metrics();
+            SchedulerMetrics::PreparedGraph prepared;
+            if (metrics != nullptr) prepared = metrics->Prepare(u.tasks);
             auto added = state.UpdateGraph(h->id, std::move(u.tasks), u.wanted, u.priority);
             ack->set_accepted(added.ok());
             if (added.ok()) {
+              if (metrics != nullptr) metrics->Accept(std::move(prepared));
               ack->set_tasks_added(*added);
             } else {
               ack->set_error(std::string(added.status().message()));
@@ -237,10 +242,14 @@ class WorkerSessionReactor final
             const auto& f = m.task_finished();
             state.TaskFinished(h->id, f.key(), f.nbytes(), f.type_name(),
                                f.stop_time() - f.start_time());
+            if (svc->metrics() != nullptr) {
+              svc->metrics()->TaskFinished(f.key(), f.stop_time() - f.start_time());
+            }
             break;
           }
           case v1::WorkerMessage::kTaskErred:
             state.TaskErred(h->id, m.task_erred().key(), FromProto(m.task_erred().error()));
+            if (svc->metrics() != nullptr) svc->metrics()->TaskErred(m.task_erred().key());
             break;
           case v1::WorkerMessage::kMissingData: {
             std::vector<DepLocation> missing;
