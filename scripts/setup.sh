@@ -11,7 +11,7 @@ PACKAGES=(
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
   libabsl-dev nlohmann-json3-dev libcpp-httplib-dev libgoogle-glog-dev
   libgtest-dev libgmock-dev libbenchmark-dev zlib1g-dev
-  libcivetweb-dev civetweb
+  libcivetweb-dev civetweb libjemalloc-dev
   bazel-bootstrap
   python3 python3-grpcio python3-dask python3-distributed python3-numpy
   python3-dev pybind11-dev python3-cloudpickle python3-pandas python3-pytest

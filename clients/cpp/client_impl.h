@@ -145,6 +145,10 @@ class ClientImpl : public std::enable_shared_from_this<ClientImpl>,
                                               std::vector<uint64_t>* request_ids)
       ABSL_LOCKS_EXCLUDED(mu_);
   uint64_t NextRequestId() { return next_request_id_.fetch_add(1) + 1; }
+  // Blocks until the update's ack arrived (or the session closed).
+  void WaitForAck(uint64_t request_id) ABSL_LOCKS_EXCLUDED(mu_);
+  // Parts of a split graph sent before waiting for an ack.
+  static constexpr size_t kPartsInFlight = 2;
 
   const std::string address_;
   std::string client_id_;  // written once in Start, before it returns

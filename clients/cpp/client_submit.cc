@@ -161,6 +161,15 @@ absl::StatusOr<std::vector<Future>> ClientImpl::SubmitGraph(std::vector<v1::Task
   return futures;
 }
 
+void ClientImpl::WaitForAck(uint64_t request_id) {
+  absl::MutexLock lock(&mu_);
+  while (closed_.ok()) {
+    auto it = awaited_acks_.find(request_id);
+    if (it == awaited_acks_.end() || it->second.has_value()) return;
+    changed_.Wait(&mu_);
+  }
+}
+
 absl::StatusOr<std::vector<Future>> ClientImpl::Declare(std::vector<std::string> wanted,
                                                         TaskList tasks, int64_t priority,
                                                         bool independent,
@@ -200,6 +209,10 @@ absl::StatusOr<std::vector<Future>> ClientImpl::Declare(std::vector<std::string>
   std::vector<bool> skip(independent ? tasks.specs.size() : 0, false);
   std::vector<std::vector<std::string>> carried(parts.size());
   std::vector<uint64_t> ids(parts.size());
+  // A big graph goes out a few parts at a time: each part waits for the
+  // scheduler's ack of the one kPartsInFlight before it, so neither side
+  // holds the whole graph in parsed form at once.
+  const bool windowed = parts.size() > kPartsInFlight;
   {
     absl::MutexLock lock(&mu_);
     if (!closed_.ok()) return closed_;
@@ -214,14 +227,13 @@ absl::StatusOr<std::vector<Future>> ClientImpl::Declare(std::vector<std::string>
       for (std::string& key : parts[p].carried) {
         if (!states_.contains(key)) carried[p].push_back(std::move(key));
       }
-      if (request_ids != nullptr) {
-        request_ids->push_back(ids[p]);
-        awaited_acks_[ids[p]];
-      }
+      if (request_ids != nullptr) request_ids->push_back(ids[p]);
+      if (request_ids != nullptr || windowed) awaited_acks_[ids[p]];
     }
   }
 
   for (size_t p = 0; p < parts.size(); ++p) {
+    if (windowed && p >= kPartsInFlight) WaitForAck(ids[p - kPartsInFlight]);
     auto* msg = Arena::CreateMessage<v1::ClientMessage>(tasks.arena.get());
     std::unique_ptr<v1::ClientMessage> heap_owner(tasks.arena == nullptr ? msg : nullptr);
     v1::UpdateGraph* update = msg->mutable_update_graph();
@@ -243,6 +255,10 @@ absl::StatusOr<std::vector<Future>> ClientImpl::Declare(std::vector<std::string>
       continue;
     }
     session_->Send(*msg);
+  }
+  if (windowed && request_ids == nullptr) {
+    absl::MutexLock lock(&mu_);
+    for (uint64_t id : ids) awaited_acks_.erase(id);
   }
   if (parts.size() > 1) {
     // After the last part, so the scheduler has every dependent by the time

@@ -11,6 +11,8 @@ namespace {
 constexpr char kClientSessionMethod[] = "/taskgrid.v1.Scheduler/ClientSession";
 // Field 1 (ClientBatch.messages), wire type 2 (length-delimited).
 constexpr uint8_t kMessagesTag = (1 << 3) | 2;
+// Bytes of queued messages merged into one stream write.
+constexpr size_t kMaxBatchBytes = 16 << 20;
 
 void DeleteString(void* s) { delete static_cast<std::string*>(s); }
 
@@ -91,14 +93,20 @@ SchedulerSession::NextWrite SchedulerSession::TakeNextWriteLocked() {
   if (writing_ || closed_) return NextWrite::kNone;
   FlushReleasesLocked();
   if (!queued_.empty()) {
-    // The slices take over the queued strings: no copy of the bytes.
+    // The slices take over the queued strings: no copy of the bytes. One
+    // write carries what is queued, up to a budget well under the
+    // scheduler's message limit (parts of a split graph stay apart).
     std::vector<grpc::Slice> slices;
-    slices.reserve(queued_.size());
-    for (std::string& piece : queued_) {
-      auto* owned = new std::string(std::move(piece));
+    size_t taken = 0;
+    size_t bytes = 0;
+    while (taken < queued_.size() &&
+           (taken == 0 || bytes + queued_[taken].size() <= kMaxBatchBytes)) {
+      bytes += queued_[taken].size();
+      auto* owned = new std::string(std::move(queued_[taken]));
       slices.emplace_back(owned->data(), owned->size(), &DeleteString, owned);
+      ++taken;
     }
-    queued_.clear();
+    queued_.erase(queued_.begin(), queued_.begin() + static_cast<std::ptrdiff_t>(taken));
     in_flight_ = grpc::ByteBuffer(slices.data(), slices.size());
     writing_ = true;
     return NextWrite::kBatch;

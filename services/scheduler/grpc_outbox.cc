@@ -1,5 +1,8 @@
 #include "services/scheduler/grpc_outbox.h"
 
+#include <google/protobuf/unknown_field_set.h>
+
+#include "services/scheduler/compute_task_wire.h"
 #include "services/scheduler/proto_convert.h"
 
 namespace taskgrid::scheduler {
@@ -36,15 +39,10 @@ v1::ClientEvent* GrpcOutbox::AddClientEvent(ClientId client) {
 void GrpcOutbox::ComputeTask(WorkerId worker, const ComputeTaskCommand& cmd) {
   v1::WorkerCommand* c = AddWorkerCommand(worker);
   if (c == nullptr) return;
-  v1::ComputeTask* ct = c->mutable_compute_task();
-  ct->mutable_spec()->ParseFromString(*cmd.run_spec);
-  ct->set_priority(cmd.priority);
-  for (const auto& dep : cmd.who_has) {
-    v1::KeyLocation* loc = ct->add_who_has();
-    loc->set_key(dep.key);
-    loc->set_nbytes(dep.nbytes);
-    for (const auto& w : dep.workers) loc->add_workers(w);
-  }
+  // Written as the raw compute_task field: unknown to this message object,
+  // serialized verbatim, parsed by the worker as compute_task.
+  AppendComputeTaskWire(cmd, c->GetReflection()->MutableUnknownFields(c)->AddLengthDelimited(
+                                 v1::WorkerCommand::kComputeTaskFieldNumber));
 }
 
 void GrpcOutbox::FreeKeys(WorkerId worker, const std::vector<std::string>& keys) {

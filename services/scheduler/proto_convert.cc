@@ -1,5 +1,8 @@
 #include "services/scheduler/proto_convert.h"
 
+#include <google/protobuf/io/coded_stream.h>
+#include <google/protobuf/io/zero_copy_stream_impl_lite.h>
+
 #include <algorithm>
 
 namespace taskgrid::scheduler {
@@ -41,7 +44,16 @@ TaskDef TaskDefFromSpec(const v1::TaskSpec& spec) {
     d.dependencies.erase(std::unique(d.dependencies.begin(), d.dependencies.end()),
                          d.dependencies.end());
   }
-  d.run_spec = spec.SerializeAsString();
+  // Deterministic (map fields in key order), so the same task submitted
+  // twice serializes to the same bytes: known keys are compared by spec.
+  d.run_spec.resize(spec.ByteSizeLong());
+  {
+    google::protobuf::io::ArrayOutputStream array(d.run_spec.data(),
+                                                  static_cast<int>(d.run_spec.size()));
+    google::protobuf::io::CodedOutputStream coded(&array);
+    coded.SetSerializationDeterministic(true);
+    spec.SerializeWithCachedSizes(&coded);
+  }
   d.priority = spec.priority();
   d.retries = spec.retries();
   d.workers.assign(spec.workers().begin(), spec.workers().end());

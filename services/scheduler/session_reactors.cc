@@ -104,13 +104,21 @@ class ClientSessionReactor final
     // Convert off the loop thread; the loop only applies.
     auto msgs = std::make_shared<v1::ClientBatch>(std::move(batch));
     std::vector<Update> updates;
-    for (const auto& m : msgs->messages()) {
+    for (auto& m : *msgs->mutable_messages()) {
       if (!m.has_update_graph()) continue;
-      const auto& ug = m.update_graph();
-      Update u{ug.request_id(), {}, {ug.wanted_keys().begin(), ug.wanted_keys().end()},
-               ug.priority()};
-      u.tasks.reserve(ug.tasks_size());
-      for (const auto& spec : ug.tasks()) u.tasks.push_back(TaskDefFromSpec(spec));
+      v1::UpdateGraph* ug = m.mutable_update_graph();
+      Update u{ug->request_id(), {}, {ug->wanted_keys().begin(), ug->wanted_keys().end()},
+               ug->priority()};
+      u.tasks.reserve(ug->tasks_size());
+      for (v1::TaskSpec& spec : *ug->mutable_tasks()) {
+        // One spelling of the default runtime, so identical tasks from
+        // different clients compare equal.
+        if (spec.runtime().empty()) spec.set_runtime("builtin");
+        u.tasks.push_back(TaskDefFromSpec(spec));
+      }
+      // The parsed specs are done with: free them before the update waits
+      // for the loop (a large graph arrives as many such batches).
+      ug->clear_tasks();
       updates.push_back(std::move(u));
     }
     auto outlet = outlet_;
