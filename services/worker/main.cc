@@ -18,6 +18,7 @@
 #include "common/logging.h"
 #include "services/worker/buffer_pool.h"
 #include "services/worker/builtins.h"
+#include "services/worker/data_handoff.h"
 #include "services/worker/data_store.h"
 #include "services/worker/function_registry.h"
 #include "services/worker/memory_monitor.h"
@@ -248,6 +249,22 @@ int Run(int argc, char** argv) {
   const int exit_code = close.exit_code();
   LOG(INFO) << "closing: " << reason;
   memory->Stop();
+  // Leaving: start no new task (running ones finish), and unless memory
+  // forced the exit, hand the results only this worker holds to peers
+  // while its services still run (peers fetching from it are served).
+  executor->SetPaused(true);
+  if (exit_code == 0 && options->close_timeout_seconds > 0) {
+    absl::StatusOr<HandoffReport> handoff =
+        HandOffUniqueData(address, options->scheduler_address, &store, &channels,
+                          absl::Seconds(options->close_timeout_seconds));
+    if (!handoff.ok()) {
+      LOG(WARNING) << "could not hand off results: " << handoff.status().message();
+    } else if (handoff->unique_keys > 0) {
+      LOG(INFO) << "handed " << handoff->handed_off << " results (" << handoff->bytes
+                << " bytes) of " << handoff->unique_keys << " held only here to "
+                << handoff->peers << " peers";
+    }
+  }
   connection->Close(reason, absl::Seconds(1));
   server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(1));
   if (!executor->Stop(absl::Seconds(1))) {
