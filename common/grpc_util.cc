@@ -7,6 +7,8 @@
 
 #include "common/grpc_server_metrics.h"
 
+#include "common/grpc_auth.h"
+
 namespace taskgrid {
 namespace {
 
@@ -41,8 +43,9 @@ grpc::ChannelArguments DefaultChannelArguments() {
 }
 
 std::shared_ptr<grpc::Channel> MakeChannel(const std::string& address) {
-  return grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(),
-                                   DefaultChannelArguments());
+  return grpc::experimental::CreateCustomChannelWithInterceptors(
+      address, grpc::InsecureChannelCredentials(), DefaultChannelArguments(),
+      OutgoingTokenInterceptors());
 }
 
 }  // namespace taskgrid

@@ -16,6 +16,7 @@
 #include "common/flags.h"
 #include "common/grpc_util.h"
 #include "common/logging.h"
+#include "common/token_store.h"
 #include "services/scheduler/scheduler_metrics.h"
 #include "services/scheduler/scheduler_service.h"
 
@@ -29,7 +30,9 @@ constexpr char kUsage[] =
     "  scheduler's queue (as Dask's worker-saturation); inf sends every ready task at once.\n"
     "--no-work-stealing turns off moving queued tasks from busy workers to idle ones.\n"
     "Every flag may also be set as TASKGRID_<FLAG> (e.g. TASKGRID_PORT).\n"
-    "--port 0 / --metrics-port 0 pick free ports; --metrics-port -1 disables metrics.\n";
+    "--port 0 / --metrics-port 0 pick free ports; --metrics-port -1 disables metrics.\n"
+    "--token-file FILE: every call needs 'authorization: Bearer TOKEN' with a token of FILE\n"
+    "  (one per line, '#' comments; reread on SIGHUP).\n";
 
 // "1.1", "inf" -> a saturation factor; anything else (<= 0, NaN, text) is
 // an error naming the flag.
@@ -50,7 +53,8 @@ int main(int argc, char** argv) {
   using namespace taskgrid;
   InitLogging(argv[0]);
   auto flags = Flags::Parse(argc, argv,
-                            {"host", "port", "metrics-port", "worker-timeout", "worker-saturation"},
+                            {"host", "port", "metrics-port", "worker-timeout", "worker-saturation",
+                             "token-file"},
                             {"help", "work-stealing"});
   if (!flags.ok()) {
     std::cerr << "taskgrid-scheduler: " << flags.status().message() << "\n" << kUsage;
@@ -80,12 +84,19 @@ int main(int argc, char** argv) {
     options.state.worker_saturation = *saturation;
   }
   if (flags->Has("work-stealing")) options.state.work_stealing = flags->GetBool("work-stealing");
+  TokenStore tokens(flags->GetString("token-file", ""));
+  if (absl::Status loaded = tokens.Reload(); !loaded.ok()) {
+    std::cerr << "taskgrid-scheduler: flag --token-file: " << loaded.message() << "\n";
+    return 2;
+  }
+  options.tokens = &tokens;
 
   // Block termination signals in every thread; main waits for them below.
   sigset_t signals;
   sigemptyset(&signals);
   sigaddset(&signals, SIGTERM);
   sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGHUP);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
   std::unique_ptr<scheduler::SchedulerMetrics> metrics;
@@ -117,12 +128,16 @@ int main(int argc, char** argv) {
   LOG(INFO) << "scheduler " << service.scheduler_id() << " listening on " << host << ":"
             << selected_port << ", metrics on port " << (metrics ? metrics->port() : -1)
             << ", worker-saturation " << options.state.worker_saturation << ", work stealing "
-            << (options.state.work_stealing ? "on" : "off");
+            << (options.state.work_stealing ? "on" : "off")
+            << (tokens.enabled() ? ", bearer tokens required" : ", no authentication");
   std::cout << "taskgrid-scheduler listening on " << host << ":" << selected_port
             << " metrics " << (metrics ? metrics->port() : -1) << std::endl;
 
   int sig = 0;
-  sigwait(&signals, &sig);
+  while (sigwait(&signals, &sig) == 0 && sig == SIGHUP) {
+    absl::Status reloaded = tokens.Reload();
+    LOG(INFO) << "SIGHUP: token file " << (reloaded.ok() ? "reloaded" : reloaded.ToString());
+  }
   LOG(INFO) << "scheduler stopping (signal " << sig << ")";
   server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));
   service.Stop();

@@ -6,6 +6,7 @@
 #include <random>
 
 #include "absl/strings/str_format.h"
+#include "common/grpc_auth.h"
 #include "services/scheduler/proto_convert.h"
 #include "services/scheduler/scheduler_metrics.h"
 #include "services/scheduler/session_reactors.h"
@@ -70,13 +71,28 @@ void SchedulerService::AfterBatch() {
   }
 }
 
+grpc::Status SchedulerService::Authenticate(grpc::CallbackServerContext* ctx,
+                                            const char* method) const {
+  grpc::Status status = CheckCallToken(options_.tokens, *ctx);
+  if (!status.ok()) {
+    LOG(WARNING) << method << " from " << ctx->peer() << " refused: " << status.error_message();
+  }
+  return status;
+}
+
 grpc::ServerBidiReactor<v1::ClientBatch, v1::ClientEventBatch>*
 SchedulerService::ClientSession(grpc::CallbackServerContext* ctx) {
+  if (grpc::Status s = Authenticate(ctx, "client session"); !s.ok()) {
+    return new RejectedBidiReactor<v1::ClientBatch, v1::ClientEventBatch>(std::move(s));
+  }
   return NewClientSession(this, ctx);
 }
 
 grpc::ServerBidiReactor<v1::WorkerBatch, v1::WorkerCommandBatch>*
 SchedulerService::WorkerSession(grpc::CallbackServerContext* ctx) {
+  if (grpc::Status s = Authenticate(ctx, "worker registration"); !s.ok()) {
+    return new RejectedBidiReactor<v1::WorkerBatch, v1::WorkerCommandBatch>(std::move(s));
+  }
   return NewWorkerSession(this, ctx);
 }
 
@@ -84,6 +100,10 @@ grpc::ServerUnaryReactor* SchedulerService::ClusterInfo(grpc::CallbackServerCont
                                                         const v1::ClusterInfoRequest*,
                                                         v1::ClusterInfoResponse* resp) {
   auto* reactor = ctx->DefaultReactor();
+  if (grpc::Status auth = Authenticate(ctx, "ClusterInfo"); !auth.ok()) {
+    reactor->Finish(auth);
+    return reactor;
+  }
   loop_->Post([this, reactor, resp] {
     resp->set_scheduler_id(scheduler_id_);
     const double now = MonotonicNow();
@@ -116,6 +136,10 @@ grpc::ServerUnaryReactor* SchedulerService::RetireWorkers(
     grpc::CallbackServerContext* ctx, const v1::RetireWorkersRequest* req,
     v1::RetireWorkersResponse* resp) {
   auto* reactor = ctx->DefaultReactor();
+  if (grpc::Status auth = Authenticate(ctx, "RetireWorkers"); !auth.ok()) {
+    reactor->Finish(auth);
+    return reactor;
+  }
   loop_->Post([this, reactor, req, resp] {
     for (const auto& name : req->workers()) {
       auto id = state_->FindWorker(name);
@@ -141,6 +165,10 @@ grpc::ServerUnaryReactor* SchedulerService::WhoHas(grpc::CallbackServerContext* 
                                                    const v1::WhoHasRequest* req,
                                                    v1::WhoHasResponse* resp) {
   auto* reactor = ctx->DefaultReactor();
+  if (grpc::Status auth = Authenticate(ctx, "WhoHas"); !auth.ok()) {
+    reactor->Finish(auth);
+    return reactor;
+  }
   loop_->Post([this, reactor, req, resp] {
     for (const auto& loc :
          state_->WhoHas({req->keys().begin(), req->keys().end()})) {
@@ -158,6 +186,10 @@ grpc::ServerUnaryReactor* SchedulerService::Restart(grpc::CallbackServerContext*
                                                     const v1::RestartRequest*,
                                                     v1::RestartResponse* resp) {
   auto* reactor = ctx->DefaultReactor();
+  if (grpc::Status auth = Authenticate(ctx, "Restart"); !auth.ok()) {
+    reactor->Finish(auth);
+    return reactor;
+  }
   loop_->Post([this, reactor, resp] {
     resp->set_tasks_forgotten(state_->Restart());
     LOG(INFO) << "restart: forgot " << resp->tasks_forgotten() << " tasks";

@@ -11,6 +11,7 @@
 #include <memory>
 #include <string>
 
+#include "common/token_store.h"
 #include "services/scheduler/event_loop.h"
 #include "services/scheduler/grpc_outbox.h"
 #include "services/scheduler/scheduler_state.h"
@@ -27,6 +28,9 @@ class SchedulerService final : public v1::Scheduler::CallbackService {
     double heartbeat_interval_seconds = 1.0;
     // A session whose unsent messages pass this is disconnected.
     size_t max_queued_bytes = size_t{512} << 20;
+    // --token-file: when set and enabled, every call needs one of its
+    // bearer tokens. Not owned; outlives the service.
+    const TokenStore* tokens = nullptr;
   };
   // `metrics` may be null.
   SchedulerService(Options options, SchedulerMetrics* metrics);
@@ -65,6 +69,8 @@ class SchedulerService final : public v1::Scheduler::CallbackService {
  private:
   void Tick();
   void AfterBatch();
+  // CheckCallToken with a log line naming the peer and method on refusal.
+  grpc::Status Authenticate(grpc::CallbackServerContext* ctx, const char* method) const;
 
   Options options_;
   SchedulerMetrics* metrics_;

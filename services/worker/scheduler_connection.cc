@@ -3,6 +3,7 @@
 #include <glog/logging.h>
 
 #include "absl/strings/str_cat.h"
+#include "common/grpc_auth.h"
 #include "common/grpc_util.h"
 
 namespace taskgrid::worker {
@@ -181,8 +182,11 @@ void SchedulerConnection::SessionLoop() {
   args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 200);
   args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS,
               static_cast<int>(absl::ToInt64Milliseconds(options_.retry_interval)));
-  std::unique_ptr<v1::Scheduler::Stub> stub = v1::Scheduler::NewStub(
-      grpc::CreateCustomChannel(options_.address, grpc::InsecureChannelCredentials(), args));
+  // The worker's token (--token-file / TASKGRID_TOKEN) on every call.
+  std::unique_ptr<v1::Scheduler::Stub> stub =
+      v1::Scheduler::NewStub(grpc::experimental::CreateCustomChannelWithInterceptors(
+          options_.address, grpc::InsecureChannelCredentials(), args,
+          OutgoingTokenInterceptors()));
   bool log_failure = true;
   for (;;) {
     const bool registered = RunSession(stub.get(), log_failure);

@@ -17,7 +17,7 @@ import weakref
 
 import grpc
 
-from taskgrid import _dask, _tasks
+from taskgrid import _auth, _dask, _tasks
 from taskgrid._errors import FutureLost
 from taskgrid._future import CANCELLED, ERROR, FINISHED, LOST, PENDING, Future, _KeyState
 from taskgrid._session import Session
@@ -50,10 +50,16 @@ def _address_of(address):
 
 
 class Client:
-    """Connect to a taskgrid scheduler: ``Client("127.0.0.1:8786")``."""
+    """Connect to a taskgrid scheduler: ``Client("127.0.0.1:8786")``.
 
-    def __init__(self, address=None, timeout=10, name=None, set_as_default=True, **kwargs):
+    ``token`` (default: the TASKGRID_TOKEN environment variable) is sent as
+    a bearer token on every call, for a cluster started with --token-file.
+    """
+
+    def __init__(self, address=None, timeout=10, name=None, set_as_default=True, token=None,
+                 **kwargs):
         self.address = _address_of(address)
+        self._token = _auth.resolve_token(token)
         self._channel = grpc.insecure_channel(self.address, options=_CHANNEL_OPTIONS)
         try:
             grpc.channel_ready_future(self._channel).result(timeout=timeout)
@@ -61,7 +67,8 @@ class Client:
             self._channel.close()
             raise OSError("cannot reach the taskgrid scheduler at %s within %s s"
                           % (self.address, timeout))
-        self._scheduler = scheduler_pb2_grpc.SchedulerStub(self._channel)
+        self._scheduler = scheduler_pb2_grpc.SchedulerStub(
+            _auth.with_token(self._channel, self._token))
         self._lock = threading.RLock()
         self._states = {}    # key -> _KeyState of keys this client holds
         self._refcount = {}  # key -> live Future objects
@@ -76,9 +83,15 @@ class Client:
         self._dask_config = None
         hello = scheduler_pb2.ClientHello(name=name or "python-%s" % uuid.uuid4().hex[:8],
                                           api_version="v1")
+        self._refusal = None  # the error that ended the session before its welcome
         self._session = Session(self._scheduler, hello, self._on_events, self._on_closed)
-        if not self._welcome.wait(timeout):
+        if not self._welcome.wait(timeout) or self.id is None:
             self.close()
+            refusal = self._refusal
+            if refusal is not None and hasattr(refusal, "code"):
+                # e.g. UNAUTHENTICATED: a missing or wrong token (--token-file).
+                raise PermissionError("the taskgrid scheduler at %s refused this client: %s (%s)"
+                                      % (self.address, refusal.details(), refusal.code().name))
             raise OSError("the taskgrid scheduler at %s did not welcome this client" % self.address)
         if set_as_default:
             self._set_as_default()
@@ -186,6 +199,10 @@ class Client:
                     pass
 
     def _on_closed(self, error):
+        if self.id is None:
+            # Refused before the welcome: wake the constructor at once.
+            self._refusal = error
+            self._welcome.set()
         if self._closed:
             return
         done = []
@@ -333,7 +350,8 @@ class Client:
         with self._lock:
             stub = self._worker_stubs.get(address)
             if stub is None:
-                channel = grpc.insecure_channel(address, options=_CHANNEL_OPTIONS)
+                channel = _auth.with_token(
+                    grpc.insecure_channel(address, options=_CHANNEL_OPTIONS), self._token)
                 stub = self._worker_stubs[address] = worker_pb2_grpc.WorkerStub(channel)
             return stub
 

@@ -30,13 +30,21 @@ class LocalCluster:
     """`workers` is a list of dicts of extra worker flags, e.g.
     [{"nthreads": 2, "resources": "FOO=1"}, {"nthreads": 2}]."""
 
-    def __init__(self, workers):
+    def __init__(self, workers, token=None):
+        """With `token`, the scheduler requires it (--token-file) and the
+        workers send it (TASKGRID_TOKEN)."""
         self.dir = tempfile.mkdtemp(prefix="taskgrid-pytest-")
         self.procs = []
+        self.token = token
         log = open(os.path.join(self.dir, "scheduler.log"), "w")
+        auth = []
+        if token:
+            with open(os.path.join(self.dir, "tokens"), "w") as f:
+                f.write(token + "\n")
+            auth = ["--token-file", os.path.join(self.dir, "tokens")]
         scheduler = subprocess.Popen(
             [_binary("TASKGRID_SCHEDULER_BIN", "services/scheduler/taskgrid-scheduler"),
-             "--host", "127.0.0.1", "--port", "0", "--metrics-port", "0"],
+             "--host", "127.0.0.1", "--port", "0", "--metrics-port", "0"] + auth,
             stdout=subprocess.PIPE, stderr=log, text=True)
         self.procs.append(scheduler)
         line = scheduler.stdout.readline()
@@ -48,6 +56,8 @@ class LocalCluster:
         # Workers import the test modules (functions pickled by reference)
         # from PYTHONPATH, and user modules from their working directory.
         env = dict(os.environ, PYTHONPATH=os.pathsep.join([HERE, os.path.dirname(HERE)]))
+        if token:
+            env["TASKGRID_TOKEN"] = token
         self.worker_dirs = []
         for i, flags in enumerate(workers):
             cwd = os.path.join(self.dir, "worker-%d" % i)
@@ -66,7 +76,7 @@ class LocalCluster:
     def _wait_for_workers(self, n, timeout=20):
         import taskgrid
 
-        c = taskgrid.Client(self.scheduler_address, set_as_default=False)
+        c = taskgrid.Client(self.scheduler_address, set_as_default=False, token=self.token)
         try:
             deadline = time.monotonic() + timeout
             while len(c.scheduler_info()["workers"]) < n:

@@ -1,0 +1,151 @@
+// End-to-end tests of --token-file on the scheduler: the real
+// taskgrid-scheduler and taskgrid-worker binaries on 127.0.0.1. Workers and
+// this test's client send their token through common/grpc_auth.h (workers
+// take it from TASKGRID_TOKEN); calls without a known token are refused
+// with UNAUTHENTICATED and the scheduler keeps serving everyone else.
+
+#include <stdlib.h>
+
+#include <fstream>
+#include <thread>
+
+#include "clients/cpp/client.h"
+#include "common/grpc_auth.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "taskgrid/v1/scheduler.grpc.pb.h"
+#include "tests/local_cluster.h"
+
+namespace taskgrid {
+namespace {
+
+using ::testing::HasSubstr;
+using testing::LocalCluster;
+
+constexpr char kClientToken[] = "client-secret";
+constexpr char kWorkerToken[] = "worker-secret";
+
+class AuthTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    const std::string dir = testing::MakeTempDir("auth_e2e");
+    token_file_ = dir + "/tokens";
+    std::ofstream(token_file_) << "# cluster tokens\n" << kClientToken << "\n" << kWorkerToken << "\n";
+    // Workers inherit the environment; this process sends its own token.
+    setenv("TASKGRID_TOKEN", kWorkerToken, 1);
+    SetOutgoingToken(kClientToken);
+    LocalCluster::Options options;
+    options.workers = 1;
+    options.scheduler_args = {"--token-file", token_file_};
+    cluster_ = std::make_unique<LocalCluster>(options);
+    absl::Status s = cluster_->Start();
+    ASSERT_TRUE(s.ok()) << s << cluster_->Logs();
+  }
+  void TearDown() override {
+    if (HasFailure()) std::cerr << cluster_->Logs();
+    SetOutgoingToken("");
+    unsetenv("TASKGRID_TOKEN");
+  }
+
+  // A stub whose channel adds no token (not MakeChannel's).
+  std::unique_ptr<v1::Scheduler::Stub> BareStub() {
+    return v1::Scheduler::NewStub(
+        grpc::CreateChannel(cluster_->scheduler_address(), grpc::InsecureChannelCredentials()));
+  }
+  grpc::Status ClusterInfoWith(const std::string& authorization) {
+    grpc::ClientContext ctx;
+    ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+    if (!authorization.empty()) ctx.AddMetadata("authorization", authorization);
+    v1::ClusterInfoResponse resp;
+    return BareStub()->ClusterInfo(&ctx, v1::ClusterInfoRequest(), &resp);
+  }
+  void ExpectTheClusterWorks() {
+    auto client = Client::Connect(cluster_->scheduler_address());
+    ASSERT_TRUE(client.ok()) << client.status();
+    auto f = (*client)->Submit("inc", {Value::Int(41)});
+    ASSERT_TRUE(f.ok()) << f.status();
+    auto v = f->Result(std::chrono::seconds(30));
+    ASSERT_TRUE(v.ok()) << v.status();
+    EXPECT_EQ(v->as_int(), 42);
+  }
+
+  std::string token_file_;
+  std::unique_ptr<LocalCluster> cluster_;
+};
+
+TEST_F(AuthTest, RightTokenWorksMissingOrWrongTokenIsUnauthenticated) {
+  // The worker registered with its token (Start waited for it) and the
+  // client's token runs tasks.
+  ExpectTheClusterWorks();
+  EXPECT_TRUE(ClusterInfoWith(std::string("Bearer ") + kClientToken).ok());
+
+  grpc::Status missing = ClusterInfoWith("");
+  EXPECT_EQ(missing.error_code(), grpc::StatusCode::UNAUTHENTICATED);
+  EXPECT_THAT(missing.error_message(), HasSubstr("missing bearer token"));
+  grpc::Status wrong = ClusterInfoWith("Bearer not-a-token");
+  EXPECT_EQ(wrong.error_code(), grpc::StatusCode::UNAUTHENTICATED);
+  EXPECT_THAT(wrong.error_message(), HasSubstr("invalid bearer token"));
+  EXPECT_EQ(ClusterInfoWith("Basic abc").error_code(), grpc::StatusCode::UNAUTHENTICATED);
+
+  // The client session stream is refused the same way.
+  {
+    grpc::ClientContext ctx;
+    ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+    ctx.AddMetadata("authorization", "Bearer not-a-token");
+    auto stub = BareStub();
+    auto stream = stub->ClientSession(&ctx);
+    v1::ClientBatch hello;
+    hello.add_messages()->mutable_hello()->set_name("intruder");
+    stream->Write(hello);
+    stream->WritesDone();
+    v1::ClientEventBatch ignored;
+    while (stream->Read(&ignored)) {
+    }
+    grpc::Status s = stream->Finish();
+    EXPECT_EQ(s.error_code(), grpc::StatusCode::UNAUTHENTICATED) << s.error_message();
+    EXPECT_THAT(s.error_message(), HasSubstr("invalid bearer token"));
+  }
+  // A C++ client with a wrong token gets the scheduler's message.
+  SetOutgoingToken("not-a-token");
+  {
+    auto client = Client::Connect(cluster_->scheduler_address());
+    absl::Status failure = client.status();
+    if (client.ok()) {
+      auto f = (*client)->Submit("inc", {Value::Int(1)});
+      failure = f.ok() ? f->Result(std::chrono::seconds(10)).status() : f.status();
+    }
+    EXPECT_FALSE(failure.ok());
+    EXPECT_THAT(std::string(failure.message()), HasSubstr("bearer token"));
+  }
+  SetOutgoingToken(kClientToken);
+
+  // Nothing of that disturbed the scheduler: it still serves, and logged why.
+  EXPECT_TRUE(cluster_->scheduler_process().running());
+  ExpectTheClusterWorks();
+  EXPECT_THAT(cluster_->scheduler_process().Stderr(),
+              HasSubstr("refused: invalid bearer token"));
+}
+
+TEST_F(AuthTest, WorkerWithAWrongTokenIsRefusedRegistration) {
+  testing::Subprocess intruder(
+      {testing::BinaryPath("taskgrid-worker"), cluster_->scheduler_address(), "--host",
+       "127.0.0.1", "--port", "0", "--metrics-port", "0", "--name", "intruder"},
+      cluster_->dir() + "/intruder", {"TASKGRID_TOKEN=wrong-token"});
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  while (std::chrono::steady_clock::now() < deadline &&
+         intruder.Stderr().find("cannot register with scheduler") == std::string::npos) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  EXPECT_THAT(intruder.Stderr(), HasSubstr("cannot register with scheduler"));
+  EXPECT_THAT(intruder.Stderr(), HasSubstr("invalid bearer token"));
+  EXPECT_THAT(cluster_->scheduler_process().Stderr(),
+              HasSubstr("worker registration from"));
+  auto info = cluster_->ClusterInfo();
+  ASSERT_TRUE(info.ok()) << info.status();
+  ASSERT_EQ(info->workers_size(), 1);
+  EXPECT_NE(info->workers(0).name(), "intruder");
+  ExpectTheClusterWorks();
+}
+
+}  // namespace
+}  // namespace taskgrid
