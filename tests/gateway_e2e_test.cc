@@ -26,6 +26,7 @@
 #include "nlohmann/json.hpp"
 #include "taskgrid/v1/jobs.grpc.pb.h"
 #include "tests/local_cluster.h"
+#include "tests/local_gateway.h"
 
 namespace taskgrid {
 namespace {
@@ -63,52 +64,7 @@ std::string SleepJob(const std::string& key, double seconds, int value = 7) {
   return json({{"tasks", {{key, {{"fn", "sleep"}, {"args", {seconds, value}}}}}}}).dump();
 }
 
-class Gateway {
- public:
-  // Starts the gateway binary for `scheduler` with extra flags.
-  Gateway(const std::string& scheduler, const std::string& dir,
-          std::vector<std::string> extra = {}) {
-    std::vector<std::string> argv = {testing::BinaryPath("taskgrid-gateway"),
-                                     scheduler,
-                                     "--host",
-                                     "127.0.0.1",
-                                     "--http-port",
-                                     "0",
-                                     "--grpc-port",
-                                     "0"};
-    argv.insert(argv.end(), extra.begin(), extra.end());
-    static int n = 0;
-    process_ = std::make_unique<Subprocess>(argv, absl::StrCat(dir, "/gateway", ++n));
-    std::optional<std::string> line =
-        process_->WaitForOutput("taskgrid-gateway listening on", std::chrono::seconds(20));
-    if (!line) return;
-    // "taskgrid-gateway listening on http HOST:PORT grpc HOST:PORT"
-    std::vector<std::string> words = absl::StrSplit(*line, ' ', absl::SkipEmpty());
-    for (size_t i = 0; i + 1 < words.size(); ++i) {
-      if (words[i] == "http") http_address_ = words[i + 1];
-      if (words[i] == "grpc") grpc_address_ = words[i + 1];
-    }
-  }
-  bool ok() const { return !http_address_.empty() && !grpc_address_.empty(); }
-  int http_port() const { return std::stoi(http_address_.substr(http_address_.rfind(':') + 1)); }
-  const std::string& grpc_address() const { return grpc_address_; }
-  Subprocess& process() { return *process_; }
-
-  std::unique_ptr<httplib::Client> Http(const std::string& token = "") const {
-    auto c = std::make_unique<httplib::Client>("127.0.0.1", http_port());
-    c->set_read_timeout(std::chrono::seconds(60));
-    if (!token.empty()) c->set_bearer_token_auth(token.c_str());
-    return c;
-  }
-  std::unique_ptr<v1::Jobs::Stub> Grpc() const {
-    return v1::Jobs::NewStub(MakeChannel(grpc_address_));
-  }
-
- private:
-  std::unique_ptr<Subprocess> process_;
-  std::string http_address_;
-  std::string grpc_address_;
-};
+using Gateway = testing::LocalGateway;
 
 class GatewayTest : public ::testing::Test {
  protected:

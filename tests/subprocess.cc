@@ -1,7 +1,9 @@
 #include "tests/subprocess.h"
 
 #include <fcntl.h>
+#include <netinet/in.h>
 #include <signal.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -102,5 +104,17 @@ std::optional<int> Subprocess::Wait(std::chrono::milliseconds timeout) {
 
 std::string Subprocess::Stdout() const { return ReadFile(out_path_); }
 std::string Subprocess::Stderr() const { return ReadFile(err_path_); }
+
+int PickFreePort() {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof(addr);
+  const bool ok = bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0 &&
+                  getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0;
+  close(fd);
+  return ok ? ntohs(addr.sin_port) : 0;
+}
 
 }  // namespace taskgrid::testing

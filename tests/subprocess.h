@@ -46,5 +46,8 @@ class Subprocess {
 std::string ReadFile(const std::string& path);
 // A fresh directory under TEST_TMPDIR or /tmp.
 std::string MakeTempDir(const std::string& prefix);
+// A 127.0.0.1 port nobody listened on a moment ago, for programs that
+// cannot report the port they picked for :0 (e.g. Prometheus).
+int PickFreePort();
 
 }  // namespace taskgrid::testing
