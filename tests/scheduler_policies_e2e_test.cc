@@ -362,14 +362,9 @@ TEST_F(PoliciesTest, WorkerJoiningMidGraphStealsQueuedWork) {
   EXPECT_EQ(stolen + CountRanOn(sleepers, cluster_->worker_address(0)), 24);
 }
 
-// The same when the tasks were sent before any of them had finished.
-// DISABLED: fails on the scheduler of commit 3dc53c0. A worker's occupancy
-// is the sum of the estimates charged as each task was sent (the 0.5 ms
-// default for a function never seen to finish); learning the real duration
-// (0.1 s) on the first completion doesn't re-estimate the charges of tasks
-// already queued, so Balance compares a 0.1 s task with a victim_wait of
-// ~n * 0.5 ms and never finds a steal worth it: the joining worker stays idle.
-TEST_F(PoliciesTest, DISABLED_WorkerJoiningStealsTasksSentBeforeTheirDurationWasKnown) {
+// The same when the tasks were sent before any of them had finished: the
+// first completion teaches the real duration, which makes stealing pay.
+TEST_F(PoliciesTest, WorkerJoiningStealsTasksSentBeforeTheirDurationWasKnown) {
   StartCluster(Workers(1));
   std::vector<Future> sleepers = SubmitSleepersOnOneInput(*client_, 24, false);
   auto added = cluster_->AddWorker();

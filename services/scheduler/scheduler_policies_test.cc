@@ -240,6 +240,16 @@ TEST_F(StealingTest, NoStealWhenMovingTheInputsCostsMoreThanWaiting) {
   ExpectValid();
 }
 
+TEST_F(StealingTest, StealsOnceTheFunctionTurnsOutSlowerThanAssumed) {
+  // The ten tasks were charged the default duration when sent; finishing
+  // one shows they take a second each, which makes moving them worth it.
+  Finish(w1_, "t0", 8, 1.0);
+  AddWorker("w2:1");
+  state_.Balance();
+  EXPECT_EQ(out_.steals.size(), 1u);
+  ExpectValid();
+}
+
 TEST_F(StealingTest, ThiefLeavingBeforeTheAnswerPlacesTheTaskAgain) {
   WorkerId w2 = AddWorker("w2:1");
   state_.Balance();

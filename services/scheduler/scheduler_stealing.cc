@@ -40,12 +40,17 @@ void SchedulerState::Balance() {
       const size_t threads = static_cast<size_t>(victim->def.nthreads);
       if (victim->processing.size() <= threads) continue;
       // The victim runs its highest priority first: take from the end.
+      // The wait is re-estimated with what is known now: occupancy was
+      // charged when each task was sent, maybe before its function's first
+      // completion taught the real duration.
       std::vector<Task*> candidates;
+      double queued_seconds = 0;
       for (Task* t : victim->processing) {
+        queued_seconds += EstimatedDuration(t);
         if (t->steal_to == kNoWorker && CanRun(thief, t)) candidates.push_back(t);
       }
       std::sort(candidates.begin(), candidates.end(), RunsBefore());
-      const double victim_wait = victim->occupancy / static_cast<double>(threads);
+      const double victim_wait = queued_seconds / static_cast<double>(threads);
       size_t excess = victim->processing.size() - threads;
       for (auto it = candidates.rbegin(); it != candidates.rend() && room > 0 && excess > 0;
            ++it) {
