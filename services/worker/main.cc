@@ -14,6 +14,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/synchronization/mutex.h"
+#include "common/grpc_auth.h"
 #include "common/grpc_util.h"
 #include "common/logging.h"
 #include "services/worker/buffer_pool.h"
@@ -110,6 +111,13 @@ int Run(int argc, char** argv) {
     std::cout << WorkerUsage();
     return 0;
   }
+  TokenStore tokens(options->token_file);
+  if (absl::Status loaded = tokens.Reload(); !loaded.ok()) {
+    std::cerr << "taskgrid-worker: flag --token-file: " << loaded.message() << "\n";
+    return 2;
+  }
+  // The worker's calls (scheduler session, peer fetches) carry its first token.
+  if (tokens.enabled()) SetOutgoingToken(ReadTokenFile(options->token_file)->front());
   // Block the shutdown signals before any thread starts, so that all
   // threads inherit the mask and only WaitForShutdown receives them.
   sigset_t signals;
@@ -188,6 +196,7 @@ int Run(int argc, char** argv) {
 
   // The server starts first: the advertised address needs the bound port.
   WorkerService service(&store, &stats, nullptr);
+  service.set_tokens(&tokens);
   grpc::ServerBuilder builder;
   ConfigureServerBuilder(&builder);
   int port = 0;

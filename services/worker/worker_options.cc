@@ -21,7 +21,7 @@ absl::StatusOr<WorkerOptions> ParseWorkerOptions(int argc, char** argv) {
                    {"nthreads", "memory-limit", "resources", "name", "host", "port",
                     "metrics-port", "local-directory", "plugin", "memory-target-fraction",
                     "memory-spill-fraction", "memory-pause-fraction",
-                    "memory-terminate-fraction", "close-timeout"},
+                    "memory-terminate-fraction", "close-timeout", "token-file"},
                    {"allow-exec", "help", "python", "no-python"});
   if (!flags.ok()) return flags.status();
   WorkerOptions o;
@@ -96,6 +96,7 @@ absl::StatusOr<WorkerOptions> ParseWorkerOptions(int argc, char** argv) {
   }
 
   o.name = flags->GetString("name", "");
+  o.token_file = flags->GetString("token-file", "");
   o.host = flags->GetString("host", "127.0.0.1");
   for (const char* name : {"port", "metrics-port"}) {
     absl::StatusOr<int64_t> port = flags->GetInt(name, 0);
@@ -130,6 +131,8 @@ std::string WorkerUsage() {
          "         [--memory-target-fraction 0.6] [--memory-spill-fraction 0.7]\n"
          "         [--memory-pause-fraction 0.8] [--memory-terminate-fraction 0.95]\n"
          "         [--close-timeout 10s]   (fractions of --memory-limit; 0 or false disables)\n"
+         "         [--token-file FILE]   (callers need a bearer token of FILE; the worker\n"
+         "                                sends its first token, else $TASKGRID_TOKEN)\n"
          "Every flag can also be set as TASKGRID_<FLAG> (e.g. TASKGRID_NTHREADS);\n"
          "SCHEDULER_ADDRESS defaults to $TASKGRID_SCHEDULER_ADDRESS, else 127.0.0.1:8786.\n";
 }

@@ -40,6 +40,9 @@ struct WorkerOptions {
   int port = 0;          // 0: any free port
   int metrics_port = 0;  // 0: any free port
   std::string local_directory;
+  // Bearer tokens the worker requires of callers; its first token is also
+  // what the worker sends (default: TASKGRID_TOKEN). Empty: no auth.
+  std::string token_file;
   std::vector<std::string> plugins;
   bool allow_exec = false;
   // The python runtime is on when the worker is built with it; --python

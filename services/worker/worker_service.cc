@@ -4,11 +4,13 @@
 #include <memory>
 #include <optional>
 
+#include <glog/logging.h>
 #include <grpcpp/support/proto_buffer_reader.h>
 #include <grpcpp/support/proto_buffer_writer.h>
 
 #include "absl/strings/str_cat.h"
 #include "common/chunking.h"
+#include "common/grpc_auth.h"
 #include "services/worker/chunk_receiver.h"
 #include "common/value_codec.h"
 #include "services/worker/chunk_cursor.h"
@@ -96,10 +98,28 @@ class RejectedWrite final : public grpc::ServerWriteReactor<grpc::ByteBuffer> {
   explicit RejectedWrite(grpc::Status status) { Finish(std::move(status)); }
   void OnDone() override { delete this; }
 };
+class RejectedRead final : public grpc::ServerReadReactor<grpc::ByteBuffer> {
+ public:
+  explicit RejectedRead(grpc::Status status) { Finish(std::move(status)); }
+  void OnDone() override { delete this; }
+};
 }  // namespace
 
+grpc::Status WorkerService::Authenticate(grpc::CallbackServerContext* context,
+                                         const char* method) const {
+  grpc::Status status = CheckCallToken(tokens_, *context);
+  if (!status.ok()) {
+    LOG(WARNING) << method << " from " << context->peer() << " refused: "
+                 << status.error_message();
+  }
+  return status;
+}
+
 grpc::ServerWriteReactor<grpc::ByteBuffer>* WorkerService::GetData(
-    grpc::CallbackServerContext* /*context*/, const grpc::ByteBuffer* request) {
+    grpc::CallbackServerContext* context, const grpc::ByteBuffer* request) {
+  if (grpc::Status auth = Authenticate(context, "GetData"); !auth.ok()) {
+    return new RejectedWrite(std::move(auth));
+  }
   v1::GetDataRequest parsed;
   grpc::ByteBuffer copy(*request);  // shares the slices; Deserialize consumes it
   if (!grpc::SerializationTraits<v1::GetDataRequest>::Deserialize(&copy, &parsed).ok()) {
@@ -195,7 +215,10 @@ class WorkerService::PutDataReactor final : public grpc::ServerReadReactor<grpc:
 };
 
 grpc::ServerReadReactor<grpc::ByteBuffer>* WorkerService::PutData(
-    grpc::CallbackServerContext* /*context*/, grpc::ByteBuffer* response) {
+    grpc::CallbackServerContext* context, grpc::ByteBuffer* response) {
+  if (grpc::Status auth = Authenticate(context, "PutData"); !auth.ok()) {
+    return new RejectedRead(std::move(auth));
+  }
   return new PutDataReactor(this, response);
 }
 
@@ -203,6 +226,10 @@ grpc::ServerUnaryReactor* WorkerService::Status(grpc::CallbackServerContext* con
                                                 const v1::WorkerStatusRequest* /*request*/,
                                                 v1::WorkerStatus* response) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  if (grpc::Status auth = Authenticate(context, "Status"); !auth.ok()) {
+    reactor->Finish(auth);
+    return reactor;
+  }
   WorkerServiceHandler* handler = handler_.load();
   if (handler == nullptr) {
     reactor->Finish(grpc::Status(grpc::StatusCode::UNAVAILABLE, "worker is starting"));

@@ -20,6 +20,7 @@
 #include <utility>
 #include <vector>
 
+#include "common/token_store.h"
 #include "common/value.h"
 #include "services/worker/data_store.h"
 #include "services/worker/worker_stats.h"
@@ -51,6 +52,9 @@ class WorkerService final
   WorkerService(DataStore* store, WorkerStats* stats, WorkerServiceHandler* handler)
       : store_(store), stats_(stats), handler_(handler) {}
   void set_handler(WorkerServiceHandler* handler) { handler_.store(handler); }
+  // --token-file: every call then needs one of its bearer tokens. Not
+  // owned; set before the server starts.
+  void set_tokens(const TokenStore* tokens) { tokens_ = tokens; }
 
   grpc::ServerWriteReactor<grpc::ByteBuffer>* GetData(grpc::CallbackServerContext* context,
                                                        const grpc::ByteBuffer* request) override;
@@ -62,11 +66,14 @@ class WorkerService final
 
  private:
   class GetDataReactor;
+  // CheckCallToken with a log line naming the peer on refusal.
+  grpc::Status Authenticate(grpc::CallbackServerContext* context, const char* method) const;
   class PutDataReactor;
 
   DataStore* store_;  // GetData reads spilled values back
   WorkerStats* stats_;
   std::atomic<WorkerServiceHandler*> handler_;
+  const TokenStore* tokens_ = nullptr;
 };
 
 }  // namespace taskgrid::worker
