@@ -77,7 +77,7 @@ absl::Status ChunkAssembler::Add(int64_t total_bytes, int64_t offset,
       return absl::ResourceExhaustedError(absl::StrCat(
           "value of ", total_bytes, " bytes exceeds the limit of ", max_total_));
     }
-    buffer_ = Blob::Allocate(static_cast<size_t>(total_bytes), &write_);
+    buffer_ = allocate_(static_cast<size_t>(total_bytes), &write_);
     total_ = total_bytes;
   } else if (total_bytes != total_) {
     return absl::InvalidArgumentError(absl::StrCat(
@@ -92,9 +92,12 @@ absl::Status ChunkAssembler::Add(int64_t total_bytes, int64_t offset,
         "chunk of ", data.size(), " bytes at offset ", offset,
         " overflows total_bytes ", total_));
   }
-  if (!data.empty()) std::memcpy(write_ + received_, data.data(), data.size());
-  received_ += static_cast<int64_t>(data.size());
-  crc_ = Crc32cExtend(crc_, data.data(), data.size());
+  if (!data.empty()) {
+    std::memcpy(write_ + received_, data.data(), data.size());
+    // Checksum the copy while it is still in cache.
+    crc_ = Crc32cExtend(crc_, write_ + received_, data.size());
+    received_ += static_cast<int64_t>(data.size());
+  }
   if (last) {
     if (received_ != total_) {
       return absl::InvalidArgumentError(absl::StrCat(

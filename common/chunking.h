@@ -30,9 +30,16 @@ struct ChunkView {
 bool ForEachChunk(const EncodedValue& value, size_t max_chunk_bytes,
                   const std::function<bool(const ChunkView&)>& emit);
 
-// Reassembles one value from its chunks into a single allocation.
+// Reassembles one value from its chunks into a single allocation. Chunk
+// data may arrive split into any number of pieces.
+// Thread-compatible: one assembler per value being received.
 class ChunkAssembler {
  public:
+  // Where the value's buffer comes from (Blob::Allocate's signature); the
+  // worker passes its buffer pool.
+  using Allocator = Blob (*)(size_t size, char** writable);
+  explicit ChunkAssembler(Allocator allocate = &Blob::Allocate) : allocate_(allocate) {}
+
   // REQUIRES: chunks of one value, in order. Errors name the problem
   // (offset gap, size mismatch, checksum mismatch, oversize).
   absl::Status Add(int64_t total_bytes, int64_t offset, std::string_view data,
@@ -44,6 +51,7 @@ class ChunkAssembler {
   void set_max_total_bytes(int64_t n) { max_total_ = n; }
 
  private:
+  Allocator allocate_;
   Blob buffer_;
   char* write_ = nullptr;
   int64_t total_ = -1;

@@ -78,12 +78,14 @@ TEST(WorkerMemoryTest, ResultsThreeTimesTheMemoryLimitAreSpilledAndAllCorrect) {
   options.workers = 1;
   options.nthreads = 2;
   // No embedded Python: the interpreter alone would take most of 64 MiB.
-  // No terminate threshold: a loaded machine can push the process briefly
-  // past it (memory_monitor_test covers terminating), which would end the
-  // test rather than test spilling.
+  // No pause or terminate threshold: they act on the process's resident
+  // memory, which on a loaded machine can stay above 0.8 of 64 MiB after
+  // every result is spilled (allocator and gRPC buffers), pausing the
+  // worker for good or ending it (memory_monitor_test and task_executor_test
+  // cover both), rather than testing spilling.
   options.worker_args = {"--memory-limit", absl::StrCat(kMemoryLimit), "--no-python",
                          "--local-directory", ::testing::TempDir() + "/worker_memory_e2e",
-                         "--memory-terminate-fraction", "0"};
+                         "--memory-pause-fraction", "0", "--memory-terminate-fraction", "0"};
   LocalCluster cluster(options);
   absl::Status started = cluster.Start();
   ASSERT_TRUE(started.ok()) << started << cluster.Logs();

@@ -74,7 +74,10 @@ struct Worker {
   absl::flat_hash_map<std::string, double> resources_used;
   int64_t bytes_held = 0;
   int64_t memory_bytes = 0;
+  int64_t spilled_bytes = 0;
   double last_seen = 0;
+  bool paused = false;    // memory is short: no new tasks
+  bool retiring = false;  // asked to leave: no new tasks
 };
 
 // Scheduler-side run order: higher user priority first, then graph order.

@@ -96,6 +96,7 @@ bool SchedulerState::HasRoom(const Worker* w, const Task* t) const {
     }
     return true;
   }
+  if (!IsGated(t)) return true;
   return w->processing.size() < RootSlots(w, t);
 }
 
@@ -121,7 +122,7 @@ Worker* SchedulerState::ChooseWorker(Task* t, bool* restricted, bool* full) {
         continue;
       }
       if (!CanRun(w, t)) continue;
-      if (gated && !HasRoom(w, t)) {
+      if (!Accepting(w) || (gated && !HasRoom(w, t))) {
         *full = true;
         continue;
       }
@@ -208,6 +209,7 @@ void SchedulerState::SendCompute(Task* t, Worker* w) {
 // can't run are skipped; a bounded scan keeps this cheap when many of them
 // are restricted elsewhere.
 void SchedulerState::FillSlots(Worker* w) {
+  if (!Accepting(w)) return;
   constexpr int kMaxSkipped = 64;
   int skipped = 0;
   for (auto it = queued_.begin(); it != queued_.end() && skipped < kMaxSkipped;) {

@@ -162,6 +162,46 @@ TEST_F(PolicyTest, QueuedTasksWhoseOnlyWorkerLeftBecomeNoWorker) {
   ExpectValid();
 }
 
+TEST_F(PolicyTest, PausedAndRetiringWorkersGetNoNewTasks) {
+  WorkerId w1 = AddWorker("w1:1");
+  WorkerId w2 = AddWorker("w2:1");
+  ClientId c = state_.AddClient("c");
+  state_.Heartbeat(w1, 100, 50, /*paused=*/true);
+  state_.RetireWorker(w2);
+  ASSERT_TRUE(state_.UpdateGraph(c, {Def("a"), Def("b", {"a"})}, {"b"}, 0).ok());
+  // Both could run it: it waits in the queue rather than erring.
+  EXPECT_EQ(Status("a"), KeyStatus::kQueued);
+  EXPECT_TRUE(out_.computes.empty());
+  auto workers = state_.Workers();
+  EXPECT_STREQ(workers[0].status, "paused");
+  EXPECT_EQ(workers[0].spilled_bytes, 50);
+  EXPECT_STREQ(workers[1].status, "retiring");
+  ExpectValid();
+  // Memory is back: the queue goes to w1, and b follows there too.
+  state_.Heartbeat(w1, 10, 0, false);
+  EXPECT_THAT(out_.ComputeKeys(w1), ElementsAre("a"));
+  Finish(w1, "a");
+  EXPECT_THAT(out_.ComputeKeys(w1), ElementsAre("a", "b"));
+  EXPECT_TRUE(out_.ComputeKeys(w2).empty());
+  ExpectValid();
+}
+
+TEST_F(PolicyTest, APausedWorkersQueuedTasksAreStolen) {
+  WorkerId w1 = AddWorker("w1:1");
+  ClientId c = state_.AddClient("c");
+  ASSERT_TRUE(state_.UpdateGraph(c, {Def("data")}, {"data"}, 0).ok());
+  Finish(w1, "data");
+  ASSERT_TRUE(
+      state_.UpdateGraph(c, {Def("x", {"data"}), Def("y", {"data"})}, {"x", "y"}, 0).ok());
+  state_.Heartbeat(w1, 100, 0, /*paused=*/true);
+  AddWorker("w2:1");
+  state_.Balance();
+  // The new worker has room for one, and asks for the paused worker's task.
+  ASSERT_EQ(out_.steals.size(), 1u);
+  EXPECT_EQ(out_.steals[0].first, w1);
+  ExpectValid();
+}
+
 // Tasks that depend on data only one worker had when they became ready.
 class StealingTest : public SchedulerStateTest {
  protected:

@@ -14,7 +14,8 @@ std::vector<SchedulerState::WorkerView> SchedulerState::Workers() const {
   for (const Worker* w : worker_order_) {
     out.push_back(WorkerView{w->id, w->def, static_cast<int>(w->processing.size()),
                              static_cast<int>(w->has_what.size()), w->bytes_held,
-                             w->memory_bytes, w->last_seen});
+                             w->memory_bytes, w->last_seen, w->spilled_bytes,
+                             w->retiring ? "retiring" : w->paused ? "paused" : "running"});
   }
   return out;
 }

@@ -120,6 +120,8 @@ grpc::ServerUnaryReactor* SchedulerService::ClusterInfo(grpc::CallbackServerCont
       info->set_keys_held(w.keys_held);
       info->set_metrics_address(w.def.metrics_address);
       info->set_last_seen_seconds_ago(now - w.last_seen);
+      info->set_spilled_bytes(w.spilled_bytes);
+      info->set_status(w.status);
     }
     for (const auto& [state, n] : state_->CountsByStatus()) {
       (*resp->mutable_tasks_by_state())[state] = n;
@@ -154,6 +156,7 @@ grpc::ServerUnaryReactor* SchedulerService::RetireWorkers(
       for (const auto& w : state_->Workers()) {
         if (w.id == id) resp->add_retired(w.def.address);
       }
+      state_->RetireWorker(id);
       outbox_.CloseWorker(id, "retired by request");
     }
     reactor->Finish(grpc::Status::OK);

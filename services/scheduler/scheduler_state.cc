@@ -484,11 +484,25 @@ void SchedulerState::RemoveWorker(WorkerId id, const std::string& reason) {
   Drain();
 }
 
-void SchedulerState::Heartbeat(WorkerId id, int64_t memory_bytes) {
+void SchedulerState::Heartbeat(WorkerId id, int64_t memory_bytes, int64_t spilled_bytes,
+                               bool paused) {
   auto it = workers_.find(id);
   if (it == workers_.end()) return;
-  it->second->last_seen = clock_();
-  it->second->memory_bytes = memory_bytes;
+  Worker* w = it->second.get();
+  w->last_seen = clock_();
+  w->memory_bytes = memory_bytes;
+  w->spilled_bytes = spilled_bytes;
+  if (w->paused == paused) return;
+  w->paused = paused;
+  if (!paused) {
+    freed_workers_.push_back(id);  // takes queued work again
+    Drain();
+  }
+}
+
+void SchedulerState::RetireWorker(WorkerId id) {
+  auto it = workers_.find(id);
+  if (it != workers_.end()) it->second->retiring = true;
 }
 
 std::vector<WorkerId> SchedulerState::CheckWorkerTimeouts() {

@@ -104,7 +104,10 @@ class SchedulerState {
   // AlreadyExists if a worker with the same address is connected.
   absl::StatusOr<WorkerId> AddWorker(WorkerDef def);
   void RemoveWorker(WorkerId worker, const std::string& reason);
-  void Heartbeat(WorkerId worker, int64_t memory_bytes);
+  void Heartbeat(WorkerId worker, int64_t memory_bytes, int64_t spilled_bytes = 0,
+                 bool paused = false);
+  // The worker is being retired: nothing new is placed or stolen onto it.
+  void RetireWorker(WorkerId worker);
   void TaskFinished(WorkerId worker, const std::string& key, int64_t nbytes,
                     const std::string& type_name, double duration_seconds);
   void TaskErred(WorkerId worker, const std::string& key, ErrorInfo error);
@@ -135,6 +138,8 @@ class SchedulerState {
     int64_t bytes_held;
     int64_t memory_bytes;
     double last_seen;
+    int64_t spilled_bytes;
+    const char* status;  // "running", "paused", "retiring"
   };
   std::vector<WorkerView> Workers() const;
   std::optional<WorkerId> FindWorker(const std::string& address_or_name) const;
@@ -168,6 +173,8 @@ class SchedulerState {
   void Place(Task* t);
   Worker* ChooseWorker(Task* t, bool* restricted, bool* full);
   bool CanRun(const Worker* w, const Task* t) const;
+  // Takes new tasks (not paused, not retiring).
+  static bool Accepting(const Worker* w) { return !w->paused && !w->retiring; }
   void SendCompute(Task* t, Worker* w);
   // Takes a processing task off its worker (slots, occupancy, resources).
   void DetachFromWorker(Task* t);

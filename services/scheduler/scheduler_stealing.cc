@@ -7,6 +7,7 @@
 // finishing) never runs it twice: only "stolen" moves it.
 
 #include <algorithm>
+#include <limits>
 #include <vector>
 
 #include "services/scheduler/scheduler_model.h"
@@ -20,7 +21,11 @@ void SchedulerState::Balance() {
   std::vector<Worker*> saturated;
   for (Worker* w : worker_order_) {
     const size_t threads = static_cast<size_t>(w->def.nthreads);
-    if (w->processing.size() < threads) {
+    if (w->paused && !w->processing.empty()) {
+      saturated.push_back(w);  // its queue waits for memory: move it
+    } else if (!Accepting(w)) {
+      continue;
+    } else if (w->processing.size() < threads) {
       idle.push_back(w);
     } else if (w->processing.size() > threads) {
       saturated.push_back(w);
@@ -37,7 +42,8 @@ void SchedulerState::Balance() {
     size_t room = busy < threads ? threads - busy : 0;
     for (Worker* victim : saturated) {
       if (room == 0) break;
-      const size_t threads = static_cast<size_t>(victim->def.nthreads);
+      // A paused victim runs nothing new: all of its queue may move.
+      const size_t threads = victim->paused ? 0 : static_cast<size_t>(victim->def.nthreads);
       if (victim->processing.size() <= threads) continue;
       // The victim runs its highest priority first: take from the end.
       // The wait is re-estimated with what is known now: occupancy was
@@ -50,7 +56,9 @@ void SchedulerState::Balance() {
         if (t->steal_to == kNoWorker && CanRun(thief, t)) candidates.push_back(t);
       }
       std::sort(candidates.begin(), candidates.end(), RunsBefore());
-      const double victim_wait = queued_seconds / static_cast<double>(threads);
+      const double victim_wait =
+          victim->paused ? std::numeric_limits<double>::infinity()
+                         : queued_seconds / static_cast<double>(threads);
       size_t excess = victim->processing.size() - threads;
       for (auto it = candidates.rbegin(); it != candidates.rend() && room > 0 && excess > 0;
            ++it) {

@@ -244,7 +244,8 @@ class WorkerSessionReactor final
         }
         switch (m.msg_case()) {
           case v1::WorkerMessage::kHeartbeat:
-            state.Heartbeat(h->id, m.heartbeat().memory_bytes());
+            state.Heartbeat(h->id, m.heartbeat().memory_bytes(), m.heartbeat().spilled_bytes(),
+                            m.heartbeat().paused());
             break;
           case v1::WorkerMessage::kTaskFinished: {
             const auto& f = m.task_finished();

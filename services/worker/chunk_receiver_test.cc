@@ -62,7 +62,7 @@ TEST(ChunkReceiverTest, RejectsGapsOverflowAndBadChecksums) {
   {
     ChunkReceiver r;
     absl::Status over = r.Add(3, 0, "abcd", true, 0);
-    EXPECT_THAT(over.message(), HasSubstr("passes total_bytes"));
+    EXPECT_THAT(over.message(), HasSubstr("overflows total_bytes"));
   }
   {
     ChunkReceiver r;

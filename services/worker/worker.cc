@@ -418,6 +418,7 @@ void Worker::FillHeartbeat(v1::WorkerHeartbeat* hb) {
   hb->set_ready(static_cast<int32_t>(WorkerStats::Read(stats_->ready)));
   hb->set_transfer_bytes_in(WorkerStats::Read(stats_->transfer_bytes_in));
   hb->set_transfer_bytes_out(WorkerStats::Read(stats_->transfer_bytes_out));
+  hb->set_paused(WorkerStats::Read(stats_->paused) != 0);
 }
 
 std::vector<v1::KeyLocation> Worker::HandlePutData(
