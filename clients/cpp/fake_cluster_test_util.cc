@@ -11,6 +11,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/chunking.h"
+#include "common/data_chunk_proto.h"
 #include "common/value_codec.h"
 
 namespace taskgrid::testing {
@@ -131,11 +132,7 @@ grpc::Status FakeWorker::GetData(grpc::ServerContext*, const v1::GetDataRequest*
       continue;
     }
     ForEachChunk(EncodeValue(it->second), chunk_bytes_, [&](const ChunkView& c) {
-      chunk.set_total_bytes(c.total_bytes);
-      chunk.set_offset(c.offset);
-      chunk.set_data(std::string(c.data));
-      chunk.set_last(c.last);
-      chunk.set_crc32c(c.crc32c);
+      ChunkToProto(c, &chunk);
       return writer->Write(chunk);
     });
   }

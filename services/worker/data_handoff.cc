@@ -11,6 +11,7 @@
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
 #include "common/chunking.h"
+#include "common/data_chunk_proto.h"
 #include "common/value_codec.h"
 #include "taskgrid/v1/scheduler.grpc.pb.h"
 #include "taskgrid/v1/worker.grpc.pb.h"
@@ -57,11 +58,7 @@ std::vector<std::string> PushTo(std::shared_ptr<grpc::Channel> channel,
     ok = ForEachChunk(EncodeValue(**value), kDefaultChunkBytes, [&](const ChunkView& c) {
       v1::DataChunk chunk;
       chunk.set_key(key);
-      chunk.set_total_bytes(c.total_bytes);
-      chunk.set_offset(c.offset);
-      chunk.set_data(std::string(c.data));
-      chunk.set_last(c.last);
-      chunk.set_crc32c(c.crc32c);
+      ChunkToProto(c, &chunk);
       return writer->Write(chunk);
     });
     if (!ok) break;

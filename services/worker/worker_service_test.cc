@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include "common/chunking.h"
+#include "common/data_chunk_proto.h"
 #include "common/grpc_util.h"
 #include "common/value_codec.h"
 
@@ -159,11 +160,7 @@ TEST_F(WorkerServiceTest, PutDataStoresWholeValues) {
     ForEachChunk(EncodeValue(value), 1 << 20, [&, &key = key](const ChunkView& c) {
       v1::DataChunk chunk;
       chunk.set_key(key);
-      chunk.set_total_bytes(c.total_bytes);
-      chunk.set_offset(c.offset);
-      chunk.set_data(std::string(c.data));
-      chunk.set_last(c.last);
-      chunk.set_crc32c(c.crc32c);
+      ChunkToProto(c, &chunk);
       return writer->Write(chunk);
     });
   }
