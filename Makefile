@@ -64,6 +64,7 @@ demo: build
 
 bench: build
 	$(PYTHON) bench/run_bench.py --build $(BUILD_DIR)
+	$(PYTHON) bench/python_path_bench.py --build-dir $(BUILD_DIR)
 
 # libFuzzer needs clang: a separate build tree with coverage, ASan and UBSan
 # on everything, building only the fuzz targets and what they link.

@@ -4,10 +4,14 @@ on 2 one-thread workers on 127.0.0.1, printed with taskgrid/Dask ratios.
 
     /usr/bin/python3 bench/python_path_bench.py [--build-dir build] [--map 20000] [--chunks 2500]
 
+`make bench` runs it after bench/run_bench.py; the table also goes to
+bench/results/python_path.json.
+
 Workloads: submit->result round trip of a tiny function (p50), a map of
 tiny Python tasks, and a dask.array sum over many chunks.
 """
 import argparse
+import json
 import os
 import statistics
 import sys
@@ -62,6 +66,7 @@ def main(argv):
     p.add_argument("--latency", type=int, default=200)
     p.add_argument("--map", type=int, default=20000)
     p.add_argument("--chunks", type=int, default=2500)
+    p.add_argument("--results", default=os.path.join(HERE, "results"))
     args = p.parse_args(argv)
     os.environ.setdefault("TASKGRID_SCHEDULER_BIN", os.path.join(
         args.build_dir, "services", "scheduler", "taskgrid-scheduler"))
@@ -84,11 +89,21 @@ def main(argv):
                                   dashboard_address=None) as dc, distributed.Client(dc) as c:
         dk = run(c, args)
 
+    rows = []
     print("%-20s %14s %14s %10s" % ("workload", "taskgrid", "dask", "speedup"))
     for name in tg:
         higher_is_better = "/s" in name
         ratio = tg[name] / dk[name] if higher_is_better else dk[name] / tg[name]
+        rows.append({"workload": name, "taskgrid": tg[name], "dask": dk[name],
+                     "speedup": ratio})
         print("%-20s %14.3f %14.3f %9.1fx" % (name, tg[name], dk[name], ratio))
+    os.makedirs(args.results, exist_ok=True)
+    path = os.path.join(args.results, "python_path.json")
+    with open(path, "w") as f:
+        json.dump({"sizes": {"latency": args.latency, "map": args.map,
+                             "chunks": args.chunks},
+                   "rows": rows, "loadavg": os.getloadavg()}, f, indent=2)
+    print(f"wrote {path}")
 
 
 if __name__ == "__main__":
