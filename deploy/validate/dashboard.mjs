@@ -21,7 +21,7 @@ function queries(dashboard) {
   return out;
 }
 
-function resolveMetric(name, metrics) {
+export function resolveMetric(name, metrics) {
   if (metrics.has(name)) return metrics.get(name);
   const base = name.replace(/_(bucket|sum|count)$/, "");
   return base !== name ? metrics.get(base) : undefined;
@@ -51,18 +51,29 @@ export function checkDashboard(dashboard, metrics, where, errors) {
       if (!src) errors.push(`${where}: "${panel}" uses ${name}, which no service exports`);
       else sources.push(src);
     }
-    if (sources.length === 0) continue;
-    const known = (s) => sources.some((src) => src.literals.has(s));
-    for (const m of expr.matchAll(/([a-zA-Z_][a-zA-Z0-9_]*)\s*(=~|!~|!=|=)\s*"([^"]*)"/g)) {
-      const [, label, op, value] = m;
-      if (TARGET_LABELS.has(label)) continue;
-      if (!known(label)) errors.push(`${where}: "${panel}" filters on label ${label}, which its metrics do not have`);
-      else if ((op === "=" || op === "!=") && !value.includes("$") && !known(value)) errors.push(`${where}: "${panel}" filters ${label}="${value}", a value the source never sets`);
-    }
-    for (const m of expr.matchAll(/\b(?:by|without)\s*\(([^)]*)\)/g)) {
-      for (const label of m[1].split(",").map((s) => s.trim()).filter(Boolean)) {
-        if (!TARGET_LABELS.has(label) && !known(label)) errors.push(`${where}: "${panel}" groups by ${label}, which its metrics do not have`);
-      }
+    if (sources.length > 0) checkLabels(expr, sources, `${where}: "${panel}"`, errors);
+  }
+}
+
+// The labels a PromQL expression filters or groups by, and the literal
+// values it filters on, must be ones the metrics' source files name
+// (Prometheus's target labels aside). `$variables` and "" (label absent /
+// present) are not checked as values.
+export function checkLabels(expr, sources, where, errors) {
+  const known = (s) => sources.some((src) => src.literals.has(s));
+  for (const m of expr.matchAll(/([a-zA-Z_][a-zA-Z0-9_]*)\s*(=~|!~|!=|=)\s*"([^"]*)"/g)) {
+    const [, label, op, value] = m;
+    if (TARGET_LABELS.has(label)) continue;
+    if (!known(label)) errors.push(`${where} filters on label ${label}, which its metrics do not have`);
+    else if ((op === "=" || op === "!=") && value !== "" && !value.includes("$") && !known(value)) errors.push(`${where} filters ${label}="${value}", a value the source never sets`);
+  }
+  for (const m of expr.matchAll(/\b(?:by|without)\s*\(([^)]*)\)/g)) {
+    for (const label of m[1].split(",").map((s) => s.trim()).filter(Boolean)) {
+      if (!TARGET_LABELS.has(label) && !known(label) && !label.startsWith("<<")) errors.push(`${where} groups by ${label}, which its metrics do not have`);
     }
   }
+}
+
+export function isTargetLabel(label) {
+  return TARGET_LABELS.has(label);
 }

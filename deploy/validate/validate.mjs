@@ -8,7 +8,10 @@
 //    vars, ports, probes, selectors, scheduler address (topology.mjs,
 //    containers.mjs);
 // 3. Grafana dashboards (in ConfigMaps labelled grafana_dashboard, and
-//    --dashboard files) against the exported metrics (dashboard.mjs).
+//    --dashboard files) against the exported metrics (dashboard.mjs);
+// 4. autoscalers' custom/external metrics against the prometheus-adapter
+//    rules rendered with them, and those rules against the exported metrics
+//    (autoscaling.mjs).
 // Prints every problem found and exits 1 if there is any.
 import fs from "node:fs";
 import { parseAllDocuments } from "yaml";
@@ -16,6 +19,7 @@ import { schemaErrors } from "./schema.mjs";
 import { readBinaries, readMetrics } from "./sources.mjs";
 import { checkTopology } from "./topology.mjs";
 import { checkDashboard } from "./dashboard.mjs";
+import { checkAutoscalingMetrics } from "./autoscaling.mjs";
 
 function parseCommandLine(argv) {
   const opts = { repo: null, require: [], antiAffinity: false, dashboards: [], files: [] };
@@ -46,6 +50,7 @@ async function validateFile(file, opts, binaries, metrics) {
     for (const e of await schemaErrors(obj)) errors.push(`${obj.kind}/${obj.metadata?.name}: schema: ${e}`);
   }
   const { workers } = checkTopology(docs, binaries, errors);
+  checkAutoscalingMetrics(docs, metrics, errors);
   for (const kind of opts.require) {
     if (!docs.some((d) => d.kind === kind)) errors.push(`no ${kind} rendered`);
   }

@@ -7,7 +7,9 @@
 #     are real, container/probe/Service/monitor ports match the ports the
 #     flags open, the ConfigMap's scheduler address reaches the scheduler's
 #     gRPC port through its Service (deploy/validate/validate.mjs);
-#  3. checks the Grafana dashboard queries only metrics the services export;
+#  3. checks the Grafana dashboard queries only metrics the services export,
+#     and the prod worker autoscaler's external metric is served by a
+#     prometheus-adapter rule that reads a series the scheduler exports;
 #  4. proves the checks can fail: renders deliberately broken variants of the
 #     prod overlay and expects each to be rejected with the right message.
 # Needs kubectl, node and deploy/validate/node_modules (scripts/setup.sh).
@@ -115,6 +117,20 @@ expect_rejected schema "must be integer" \
   "$(json_patch Deployment taskgrid-gateway replace /spec/template/spec/containers/0/ports/0/containerPort '"8787"')"
 expect_rejected memory-limit "exceeds the container memory limit" \
   "$(printf 'configMapGenerator:\n  - name: taskgrid-config\n    behavior: merge\n    literals:\n      - TASKGRID_MEMORY_LIMIT=64GiB\n')"
+# The prod autoscaler's external metric must be one a prometheus-adapter rule
+# provides, and the rule must read a series and label values the scheduler
+# exports (variants of components/monitoring/prometheus-adapter/config.yaml).
+expect_rejected hpa-metric "scales on external metric taskgrid_pending_tasks, which no prometheus-adapter rule provides" \
+  "$(json_patch HorizontalPodAutoscaler taskgrid-worker replace /spec/metrics/0/external/metric/name taskgrid_pending_tasks)"
+adapter_config_variant() {  # NAME SED-SCRIPT: broken-NAME/config.yaml
+  mkdir -p "$WORK/broken-$1"
+  sed "$2" "$ROOT/deploy/k8s/components/monitoring/prometheus-adapter/config.yaml" >"$WORK/broken-$1/config.yaml"
+  printf 'configMapGenerator:\n  - name: taskgrid-prometheus-adapter\n    behavior: replace\n    files: [config.yaml]\n    options: {disableNameSuffixHash: true}\n'
+}
+expect_rejected adapter-series "seriesQuery selects taskgrid_scheduler_task_queue, which no service exports" \
+  "$(adapter_config_variant adapter-series 's/taskgrid_scheduler_tasks/taskgrid_scheduler_task_queue/g')"
+expect_rejected adapter-label-value "never sets the value running" \
+  "$(adapter_config_variant adapter-label-value 's/queued|processing/queued|running/')"
 
 echo "k8s manifests: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]
