@@ -205,7 +205,12 @@ Value Value::Array(NDArray a) {
   v.v_ = std::shared_ptr<const NDArray>(std::make_shared<NDArray>(std::move(a)));
   return v;
 }
-Value Value::Pickle(Blob b) { Value v; v.v_ = PickleV{std::move(b)}; return v; }
+Value Value::Pickle(Blob b) { Value v; v.v_ = PickleV{std::move(b), nullptr}; return v; }
+Value Value::LocalPickle(std::shared_ptr<const LocalObject> object) {
+  Value v;
+  v.v_ = PickleV{Blob(), std::move(object)};
+  return v;
+}
 Value Value::Ref(std::string key) { Value v; v.v_ = RefV{std::move(key)}; return v; }
 
 #define TASKGRID_CHECK_KIND(k)                                       \
@@ -243,7 +248,15 @@ const Blob& Value::as_bytes() const {
 }
 const Blob& Value::as_pickle() const {
   TASKGRID_CHECK_KIND(Kind::kPickle);
-  return std::get<PickleV>(v_).b;
+  const PickleV& p = std::get<PickleV>(v_);
+  if (p.local == nullptr) return p.b;
+  const absl::StatusOr<Blob>& pickled = p.local->Pickled();
+  static const Blob* const kEmpty = new Blob();
+  return pickled.ok() ? *pickled : *kEmpty;
+}
+const LocalObject* Value::local_object() const {
+  const PickleV* p = std::get_if<PickleV>(&v_);
+  return p == nullptr ? nullptr : p->local.get();
 }
 const ValueList& Value::as_list() const {
   TASKGRID_CHECK_KIND(Kind::kList);
@@ -274,7 +287,9 @@ int64_t Value::ByteSize() const {
     case Kind::kString: return static_cast<int64_t>(as_string().size());
     case Kind::kRef: return static_cast<int64_t>(as_ref().size());
     case Kind::kBytes: return static_cast<int64_t>(as_bytes().size());
-    case Kind::kPickle: return static_cast<int64_t>(as_pickle().size());
+    case Kind::kPickle:
+      if (const LocalObject* local = local_object()) return local->ByteSize();
+      return static_cast<int64_t>(as_pickle().size());
     case Kind::kArray: return static_cast<int64_t>(as_array().data.size());
     case Kind::kList: {
       int64_t n = kContainer;
@@ -323,7 +338,11 @@ void AppendRepr(const Value& v, size_t limit, std::string* out) {
     case Value::Kind::kString: AppendQuoted(v.as_string(), out); return;
     case Value::Kind::kBytes: AppendBytesRepr(v.as_bytes(), out); return;
     case Value::Kind::kPickle:
-      absl::StrAppend(out, "pickle(", v.as_pickle().size(), " bytes)");
+      if (const LocalObject* local = v.local_object()) {
+        absl::StrAppend(out, "object(~", local->ByteSize(), " bytes)");
+      } else {
+        absl::StrAppend(out, "pickle(", v.as_pickle().size(), " bytes)");
+      }
       return;
     case Value::Kind::kRef:
       out->append("ref(");
@@ -421,7 +440,9 @@ bool Value::operator==(const Value& o) const {
     case Kind::kString: return as_string() == o.as_string();
     case Kind::kRef: return as_ref() == o.as_ref();
     case Kind::kBytes: return as_bytes() == o.as_bytes();
-    case Kind::kPickle: return as_pickle() == o.as_pickle();
+    case Kind::kPickle:
+      if (local_object() != nullptr && local_object() == o.local_object()) return true;
+      return as_pickle() == o.as_pickle();
     case Kind::kList: {
       const ValueList& a = as_list();
       const ValueList& b = o.as_list();
@@ -440,6 +461,26 @@ bool Value::operator==(const Value& o) const {
     }
   }
   return false;
+}
+
+absl::Status PreparePickles(const Value& v) {
+  switch (v.kind()) {
+    case Value::Kind::kPickle:
+      if (const LocalObject* local = v.local_object()) return local->Pickled().status();
+      return absl::OkStatus();
+    case Value::Kind::kList:
+      for (const Value& item : v.as_list()) {
+        if (absl::Status s = PreparePickles(item); !s.ok()) return s;
+      }
+      return absl::OkStatus();
+    case Value::Kind::kMap:
+      for (const auto& [key, item] : v.as_map()) {
+        if (absl::Status s = PreparePickles(item); !s.ok()) return s;
+      }
+      return absl::OkStatus();
+    default:
+      return absl::OkStatus();
+  }
 }
 
 }  // namespace taskgrid

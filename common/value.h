@@ -20,6 +20,24 @@
 namespace taskgrid {
 
 class Value;
+
+// A result kept in the form of the runtime that made it (a Python object in
+// a worker's store): it is a pickle that is only made when the value has to
+// leave the process (a transfer, a spill), never for a task on the same
+// worker. See Value::LocalPickle.
+//
+// Thread-safety: implementations are thread-safe; Pickled() is computed at
+// most once and then returns the same result.
+class LocalObject {
+ public:
+  virtual ~LocalObject() = default;
+  // Estimated memory the object holds (fixed for its life).
+  virtual int64_t ByteSize() const = 0;
+  // The pickle bytes, made on first call; an error naming the object's type
+  // when it cannot be pickled.
+  virtual const absl::StatusOr<Blob>& Pickled() const = 0;
+};
+
 using ValueList = std::vector<Value>;
 using ValueMap = std::map<std::string, Value>;
 
@@ -58,6 +76,8 @@ class Value {
   static Value Map(ValueMap entries);
   static Value Array(NDArray a);
   static Value Pickle(Blob b);
+  // A kPickle value whose bytes are made from `object` on first use.
+  static Value LocalPickle(std::shared_ptr<const LocalObject> object);
   static Value Ref(std::string key);
 
   Kind kind() const { return static_cast<Kind>(v_.index()); }
@@ -73,7 +93,11 @@ class Value {
   const std::string& as_string() const;  // kString
   const std::string& as_ref() const;     // kRef
   const Blob& as_bytes() const;          // kBytes
-  const Blob& as_pickle() const;         // kPickle
+  // kPickle. For a LocalPickle this pickles the object on first use; one
+  // that cannot be pickled reads as empty (call PreparePickles first).
+  const Blob& as_pickle() const;
+  // The object behind a LocalPickle value, else nullptr.
+  const LocalObject* local_object() const;
   const ValueList& as_list() const;
   const ValueMap& as_map() const;
   const NDArray& as_array() const;
@@ -95,7 +119,10 @@ class Value {
 
  private:
   struct BytesV { Blob b; };
-  struct PickleV { Blob b; };
+  struct PickleV {
+    Blob b;
+    std::shared_ptr<const LocalObject> local;  // set for a LocalPickle
+  };
   struct RefV { std::string key; };
   // Index order must match Kind.
   std::variant<std::monostate, bool, int64_t, double, std::string, BytesV,
@@ -104,5 +131,9 @@ class Value {
                std::shared_ptr<const NDArray>, PickleV, RefV>
       v_;
 };
+
+// Pickles every LocalPickle inside `v`, so that encoding it sends real
+// bytes; the first object that cannot be pickled is the error.
+absl::Status PreparePickles(const Value& v);
 
 }  // namespace taskgrid

@@ -3,6 +3,8 @@
 #include <cmath>
 #include <cstring>
 #include <limits>
+#include <memory>
+#include <mutex>
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -37,6 +39,51 @@ TEST(ValueTest, KindsAndAccessors) {
   EXPECT_EQ(Value::List({Value::Int(1)}).as_list().size(), 1u);
   EXPECT_EQ(Value::Map({{"a", Value()}}).as_map().count("a"), 1u);
   EXPECT_EQ(Value::Array(Float64Array({1, 2}, {2})).as_array().As<double>()[1], 2.0);
+}
+
+// A runtime object that counts how often it is pickled.
+class CountingObject final : public LocalObject {
+ public:
+  explicit CountingObject(bool picklable) : picklable_(picklable) {}
+  int64_t ByteSize() const override { return 1000; }
+  const absl::StatusOr<Blob>& Pickled() const override {
+    std::call_once(once_, [&] {
+      ++pickles_;
+      result_ = picklable_ ? absl::StatusOr<Blob>(Blob::Copy("bytes"))
+                           : absl::FailedPreconditionError("cannot pickle a result of type T");
+    });
+    return result_;
+  }
+  mutable int pickles_ = 0;
+
+ private:
+  const bool picklable_;
+  mutable std::once_flag once_;
+  mutable absl::StatusOr<Blob> result_;
+};
+
+TEST(ValueTest, LocalPickleIsPickledOnceAndOnlyWhenRead) {
+  auto object = std::make_shared<CountingObject>(true);
+  Value v = Value::LocalPickle(object);
+  EXPECT_EQ(v.kind(), Value::Kind::kPickle);
+  EXPECT_EQ(v.local_object(), object.get());
+  EXPECT_EQ(v.ByteSize(), 1000);  // the estimate, without pickling
+  EXPECT_EQ(v.DebugString(), "object(~1000 bytes)");
+  EXPECT_EQ(v, Value::LocalPickle(object));  // same object: no pickling
+  EXPECT_EQ(object->pickles_, 0);
+  EXPECT_TRUE(PreparePickles(Value::Map({{"a", Value::List({v})}})).ok());
+  EXPECT_EQ(v.as_pickle().ToString(), "bytes");
+  EXPECT_EQ(v, Value::Pickle(Blob::Copy("bytes")));
+  EXPECT_EQ(object->pickles_, 1);
+  EXPECT_EQ(Value::Pickle(Blob::Copy("p")).local_object(), nullptr);
+}
+
+TEST(ValueTest, UnpicklableLocalObjectIsReportedByPreparePickles) {
+  Value v = Value::LocalPickle(std::make_shared<CountingObject>(false));
+  absl::Status s = PreparePickles(Value::List({Value::Int(1), v}));
+  EXPECT_EQ(s.code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(s.message(), "cannot pickle a result of type T");
+  EXPECT_TRUE(v.as_pickle().empty());
 }
 
 TEST(ValueTest, TypeNames) {

@@ -10,7 +10,7 @@ namespace {
 // DataChunk field numbers (protos/taskgrid/v1/worker.proto).
 enum Field : uint32_t {
   kKey = 1, kTotalBytes = 2, kOffset = 3, kData = 4, kLast = 5, kCrc32c = 6, kError = 7,
-  kClientId = 8,
+  kClientId = 8, kErrorPermanent = 9,
 };
 enum WireType : uint32_t { kVarint = 0, kFixed64 = 1, kLengthDelimited = 2, kFixed32 = 5 };
 
@@ -148,10 +148,12 @@ grpc::ByteBuffer EncodeDataChunk(std::string_view key, const ChunkCursor::Chunk&
   return grpc::ByteBuffer(slices.data(), slices.size());
 }
 
-grpc::ByteBuffer EncodeErrorChunk(std::string_view key, std::string_view error) {
+grpc::ByteBuffer EncodeErrorChunk(std::string_view key, std::string_view error,
+                                  bool permanent) {
   std::string out;
   PutString(&out, kKey, key);
   PutString(&out, kError, error.empty() ? std::string_view("error") : error);
+  if (permanent) PutInt(&out, kErrorPermanent, 1);
   grpc::Slice slice(out);
   return grpc::ByteBuffer(&slice, 1);
 }
@@ -173,6 +175,7 @@ absl::Status ParseDataChunk(const grpc::ByteBuffer& buffer, DataChunkView* out) 
         if (field == kOffset) out->offset = static_cast<int64_t>(v);
         if (field == kLast) out->last = v != 0;
         if (field == kCrc32c) out->crc32c = static_cast<uint32_t>(v);
+        if (field == kErrorPermanent) out->error_permanent = v != 0;
         break;
       case kLengthDelimited: {
         if (!r.ReadVarint(&v)) return Malformed("truncated length");

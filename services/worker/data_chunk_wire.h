@@ -27,8 +27,9 @@ namespace taskgrid::worker {
 
 // DataChunk{key, total_bytes, offset, data = chunk.pieces..., last, crc32c}.
 grpc::ByteBuffer EncodeDataChunk(std::string_view key, const ChunkCursor::Chunk& chunk);
-// DataChunk{key, error}: the key cannot be served.
-grpc::ByteBuffer EncodeErrorChunk(std::string_view key, std::string_view error);
+// DataChunk{key, error, error_permanent}: the key cannot be served.
+grpc::ByteBuffer EncodeErrorChunk(std::string_view key, std::string_view error,
+                                  bool permanent = false);
 
 // A parsed DataChunk whose data stays in the received slices.
 struct DataChunkView {
@@ -38,6 +39,7 @@ struct DataChunkView {
   bool last = false;
   uint32_t crc32c = 0;
   std::string error;
+  bool error_permanent = false;
   std::string client_id;
   std::vector<std::string_view> data;  // in order; point into `slices`
   size_t data_size = 0;

@@ -130,7 +130,14 @@ TEST(DataChunkWireTest, ErrorChunk) {
   DataChunkView view;
   ASSERT_TRUE(ParseDataChunk(buffer, &view).ok());
   EXPECT_EQ(view.error, "key 'lost' is not held");
+  EXPECT_FALSE(view.error_permanent);
   EXPECT_FALSE(view.last);
+
+  buffer = EncodeErrorChunk("obj", "cannot pickle", /*permanent=*/true);
+  EXPECT_TRUE(ParseWithProtobuf(buffer).error_permanent());
+  ASSERT_TRUE(ParseDataChunk(buffer, &view).ok());
+  EXPECT_TRUE(view.error_permanent);
+  EXPECT_EQ(view.error, "cannot pickle");
 }
 
 TEST(DataChunkWireTest, RejectsTruncatedInput) {

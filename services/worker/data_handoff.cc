@@ -54,6 +54,10 @@ std::vector<std::string> PushTo(std::shared_ptr<grpc::Channel> channel,
   for (const std::string& key : keys) {
     absl::StatusOr<std::shared_ptr<const Value>> value = store->Load(key);
     if (!value.ok()) continue;  // freed or lost meanwhile
+    if (absl::Status s = PreparePickles(**value); !s.ok()) {
+      LOG(WARNING) << "handing data off: skipping '" << key << "': " << s.message();
+      continue;
+    }
     // Chunk by chunk: one chunk (at most 1 MiB) is copied at a time.
     ok = ForEachChunk(EncodeValue(**value), kDefaultChunkBytes, [&](const ChunkView& c) {
       v1::DataChunk chunk;

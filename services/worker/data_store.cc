@@ -218,6 +218,7 @@ int64_t DataStore::SpillLeastRecentlyUsed(int64_t limit) {
 
 int64_t DataStore::SpillPass(int64_t limit) {
   int64_t spilled = 0;
+  size_t unpicklable = 0;  // skipped this pass (moved to the LRU's front)
   for (;;) {
     std::string key;
     std::shared_ptr<const Value> value;
@@ -228,11 +229,24 @@ int64_t DataStore::SpillPass(int64_t limit) {
         if (memory_target_ <= 0 || memory_bytes_ <= memory_target_) spill_failing_ = false;
         break;
       }
-      if (lru_.empty() || absl::Now() < retry_spill_after_) break;
+      if (lru_.size() <= unpicklable || absl::Now() < retry_spill_after_) break;
       key = lru_.back();
       const Entry& e = items_.find(key)->second;
       value = e.value;
       generation = e.generation;
+    }
+    // A runtime object (a Python result) is pickled here; one that cannot
+    // be pickled stays in memory and the pass goes on with the others.
+    if (absl::Status pickled = PreparePickles(*value); !pickled.ok()) {
+      LOG(WARNING) << "cannot spill result '" << key << "' (kept in memory): "
+                   << pickled.message();
+      absl::MutexLock lock(&mu_);
+      auto it = items_.find(key);
+      if (it != items_.end() && it->second.generation == generation && it->second.value) {
+        Touch(it->second);
+      }
+      ++unpicklable;
+      continue;
     }
     absl::StatusOr<SpillStore::Record> record = spill_->Write(*value);
     std::shared_ptr<const Value> released;  // freed after unlocking

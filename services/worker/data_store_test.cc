@@ -149,6 +149,44 @@ TEST(DataStoreSpillTest, SpillsLeastRecentlyUsedAboveTarget) {
   EXPECT_EQ(files, 3);
 }
 
+// A runtime object (like a Python result) that is or is not picklable.
+class RuntimeObject final : public LocalObject {
+ public:
+  RuntimeObject(int64_t nbytes, absl::StatusOr<Blob> pickled)
+      : nbytes_(nbytes), pickled_(std::move(pickled)) {}
+  int64_t ByteSize() const override { return nbytes_; }
+  const absl::StatusOr<Blob>& Pickled() const override { return pickled_; }
+
+ private:
+  const int64_t nbytes_;
+  const absl::StatusOr<Blob> pickled_;
+};
+
+TEST(DataStoreSpillTest, UnpicklableObjectsStayInMemoryAndOthersSpill) {
+  SpillStore spill(TempBase());
+  DataStore store(&spill, 0);
+  store.Put("lock", Value::LocalPickle(std::make_shared<RuntimeObject>(
+                        500, absl::FailedPreconditionError("cannot pickle a result of type lock"))));
+  store.Put("obj", Value::LocalPickle(std::make_shared<RuntimeObject>(700, Blob::Copy("pickled"))));
+  store.Put("bytes", BytesOf(300));
+  // "lock" is the oldest: it is skipped, the others go to disk.
+  EXPECT_EQ(store.SpillLeastRecentlyUsed(0), 700 + BytesOf(300).ByteSize());
+  EXPECT_FALSE(Spilled(store, "lock"));
+  EXPECT_TRUE(Spilled(store, "obj"));
+  EXPECT_FALSE(store.spill_failing());
+  EXPECT_EQ(store.memory_bytes(), 500);
+  // The spilled object comes back as its pickle.
+  std::shared_ptr<const Value> back = store.Get("obj");
+  ASSERT_NE(back, nullptr);
+  EXPECT_EQ(back->local_object(), nullptr);
+  EXPECT_EQ(back->as_pickle().ToString(), "pickled");
+  // Passes with nothing else to spill end instead of spinning on "lock".
+  EXPECT_EQ(store.SpillLeastRecentlyUsed(0), store.Describe("obj")->nbytes);
+  EXPECT_EQ(store.SpillLeastRecentlyUsed(0), 0);
+  EXPECT_EQ(store.memory_bytes(), 500);
+  EXPECT_FALSE(store.spill_failing());
+}
+
 TEST(DataStoreSpillTest, RoundTripIsExactForArraysAndNestedValues) {
   SpillStore spill(TempBase());
   DataStore store(&spill, 1);  // everything is spilled

@@ -84,6 +84,15 @@ class GrpcPeerFetcher::GetDataCall final
       return absl::InvalidArgumentError(absl::StrCat("unexpected chunk for key '", chunk.key, "'"));
     }
     Pending& p = keys_[current_];
+    if (!chunk.error.empty() && chunk.error_permanent) {
+      // No other holder or recompute can help: fail the key now.
+      ++current_;
+      receiver_.reset();
+      p.done(FetchResult{p.request.key,
+                         absl::FailedPreconditionError(absl::StrCat(peer_, ": ", chunk.error)),
+                         std::move(p.tried)});
+      return absl::OkStatus();
+    }
     if (!chunk.error.empty()) {
       p.last_error = absl::StrCat(peer_, ": ", chunk.error);
       failed_.push_back(std::move(p));

@@ -47,6 +47,8 @@ struct FetchRequest {
 
 struct FetchResult {
   std::string key;
+  // FailedPrecondition: the holder has the value but cannot send it (the
+  // task needing it errs); other errors: not found on any holder.
   absl::StatusOr<Value> value;
   std::vector<std::string> tried;  // holders asked, in order
 };

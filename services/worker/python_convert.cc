@@ -4,7 +4,10 @@
 
 #include "services/worker/python_convert.h"
 
+#include <algorithm>
+#include <atomic>
 #include <cstring>
+#include <memory>
 #include <optional>
 
 #include "absl/strings/str_cat.h"
@@ -149,6 +152,88 @@ std::optional<Value> ToNative(py::handle obj, const PythonModules& m, int depth)
   return std::nullopt;
 }
 
+// A Python object kept as is, pickled on first need (LocalObject).
+// Every touch of the object takes the GIL through PyGILState, which also
+// works on threads that hold it already or never ran Python; the GIL is
+// the lock that makes the one-time pickling safe.
+class PythonObject final : public LocalObject {
+ public:
+  PythonObject(py::object obj, int64_t nbytes, const PythonModules* m)
+      : obj_(std::move(obj)), nbytes_(nbytes), modules_(m) {}
+  ~PythonObject() override {
+    PyGILState_STATE gil = PyGILState_Ensure();
+    obj_ = py::object();
+    PyGILState_Release(gil);
+  }
+
+  int64_t ByteSize() const override { return nbytes_; }
+
+  const absl::StatusOr<Blob>& Pickled() const override {
+    if (pickled_ready_.load(std::memory_order_acquire)) return pickled_;
+    PyGILState_STATE gil = PyGILState_Ensure();
+    if (!pickled_ready_.load(std::memory_order_relaxed)) {
+      pickled_ = Pickle();
+      pickled_ready_.store(true, std::memory_order_release);
+    }
+    PyGILState_Release(gil);
+    return pickled_;
+  }
+
+  // REQUIRES: the GIL.
+  const py::object& object() const { return obj_; }
+
+ private:
+  // REQUIRES: the GIL.
+  absl::StatusOr<Blob> Pickle() const {
+    try {
+      py::bytes pickled = modules_->pickle_dumps(obj_, py::arg("protocol") = 5);
+      char* data = nullptr;
+      Py_ssize_t size = 0;
+      PyBytes_AsStringAndSize(pickled.ptr(), &data, &size);
+      return Blob::Copy(std::string_view(data, static_cast<size_t>(size)));
+    } catch (py::error_already_set& e) {
+      std::string type = "object";
+      try {
+        type = py::str(py::type::of(obj_).attr("__qualname__"));
+      } catch (const py::error_already_set&) {
+      }
+      return absl::FailedPreconditionError(absl::StrCat(
+          "cannot pickle a result of type ", type, " to move it off its worker: ", e.what()));
+    }
+  }
+
+  py::object obj_;
+  const int64_t nbytes_;
+  const PythonModules* const modules_;
+  mutable std::atomic<bool> pickled_ready_{false};
+  mutable absl::StatusOr<Blob> pickled_;  // written once, under the GIL
+};
+
+// dask.sizeof when the tasks have loaded dask (it knows DataFrames and
+// containers), else sys.getsizeof. Never imports anything.
+int64_t EstimateSize(py::handle obj) {
+  PyObject* modules = PyImport_GetModuleDict();
+  PyObject* sizeof_module = PyDict_GetItemString(modules, "dask.sizeof");  // borrowed
+  if (sizeof_module != nullptr) {
+    try {
+      py::object n = py::reinterpret_borrow<py::object>(sizeof_module).attr("sizeof")(obj);
+      return std::max<int64_t>(1, n.cast<int64_t>());
+    } catch (const py::error_already_set&) {
+    } catch (const py::cast_error&) {
+    }
+  }
+  PyObject* getsizeof = PySys_GetObject("getsizeof");  // borrowed
+  if (getsizeof != nullptr) {
+    try {
+      py::object n = py::reinterpret_borrow<py::object>(getsizeof)(obj);
+      return std::max<int64_t>(1, n.cast<int64_t>());
+    } catch (const py::error_already_set&) {
+    } catch (const py::cast_error&) {
+    }
+  }
+  return 64;  // an object that will not say
+}
+
 }  // namespace
 
 absl::StatusOr<PythonModules> PythonModules::Import() {
@@ -200,6 +285,9 @@ py::object ValueToPython(const Value& v, const PythonModules& m) {
     case Value::Kind::kArray:
       return ArrayToPython(v.as_array());
     case Value::Kind::kPickle:
+      if (const auto* local = dynamic_cast<const PythonObject*>(v.local_object())) {
+        return local->object();
+      }
       return PickleToPython(v.as_pickle(), m);
     case Value::Kind::kRef:
       PyErr_SetString(PyExc_ValueError,
@@ -211,11 +299,8 @@ py::object ValueToPython(const Value& v, const PythonModules& m) {
 
 Value PythonToValue(py::handle obj, const PythonModules& m) {
   if (std::optional<Value> native = ToNative(obj, m, 0)) return *std::move(native);
-  py::bytes pickled = m.pickle_dumps(obj, py::arg("protocol") = 5);
-  char* data = nullptr;
-  Py_ssize_t size = 0;
-  PyBytes_AsStringAndSize(pickled.ptr(), &data, &size);
-  return Value::Pickle(Blob::Copy(std::string_view(data, static_cast<size_t>(size))));
+  return Value::LocalPickle(std::make_shared<PythonObject>(
+      py::reinterpret_borrow<py::object>(obj), EstimateSize(obj), &m));
 }
 
 }  // namespace taskgrid::worker

@@ -8,8 +8,13 @@
 // unpickled. Python -> Value: an object built only from None, bool, int
 // (64-bit), float, str, bytes, list, dict with str keys and numpy arrays of a
 // taskgrid dtype converts natively (arrays as raw little-endian buffers);
-// anything else (tuples, numpy scalars, user classes...) is cloudpickled as
-// a whole, so it comes back exactly as it was.
+// anything else (tuples, numpy scalars, user classes, DataFrames...) stays
+// the Python object it is, as a Value::LocalPickle: a task on the same
+// worker gets that very object back, and it is cloudpickled (as a whole,
+// so it comes back exactly as it was) only when it leaves the worker -- a
+// transfer, a spill. Its nbytes is dask.sizeof when dask is loaded, else
+// sys.getsizeof. One that cannot be pickled fails only then, with an error
+// naming its type.
 //
 // Thread-safety: every function REQUIRES the GIL. PythonModules is created
 // once (under the GIL) and then only read.
@@ -40,7 +45,8 @@ struct PythonModules {
 // payload); a ref inside `v` raises ValueError.
 pybind11::object ValueToPython(const Value& v, const PythonModules& m);
 
-// Throws pybind11::error_already_set when the object cannot be pickled.
+// Throws pybind11::error_already_set when the object's size cannot be
+// estimated. `m` must outlive the returned value.
 Value PythonToValue(pybind11::handle obj, const PythonModules& m);
 
 }  // namespace taskgrid::worker

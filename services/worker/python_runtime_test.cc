@@ -9,6 +9,7 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "common/value_codec.h"
 #include "services/worker/function_errors.h"
 
 namespace py = pybind11;
@@ -96,6 +97,44 @@ TEST_F(PythonRuntimeTest, ArraysArriveAsReadOnlyViewsAndLeaveAsRawBuffers) {
   EXPECT_EQ(a.shape, (std::vector<int64_t>{3, 2}));
   EXPECT_EQ(std::vector<double>(a.As<double>(), a.As<double>() + 6),
             (std::vector<double>{0, 3, 1, 4, 2, 5}));
+}
+
+TEST_F(PythonRuntimeTest, OtherObjectsStayPythonObjectsUntilTheyLeaveTheWorker) {
+  absl::StatusOr<Value> made =
+      Run(Pickled("class Box:\n    pass\ndef f():\n    b = Box()\n    b.items = [1, 2]\n"
+                  "    return b\n",
+                  "f"),
+          {});
+  ASSERT_TRUE(made.ok()) << made.status();
+  ASSERT_EQ(made->kind(), Value::Kind::kPickle);
+  ASSERT_NE(made->local_object(), nullptr);
+  EXPECT_GT(made->ByteSize(), 0);
+  // Two tasks on this worker get the very same object: nothing was pickled.
+  const std::string identity = Pickled("f = lambda x: id(x)", "f");
+  absl::StatusOr<Value> id1 = Run(identity, {*made});
+  absl::StatusOr<Value> id2 = Run(identity, {*made});
+  ASSERT_TRUE(id1.ok() && id2.ok());
+  EXPECT_EQ(*id1, *id2);
+  // Leaving the worker: the wire form is a real pickle of the object.
+  ASSERT_TRUE(PreparePickles(*made).ok());
+  absl::StatusOr<Value> moved = DecodeValue(Blob::FromString(EncodeValue(*made).Flatten()));
+  ASSERT_TRUE(moved.ok()) << moved.status();
+  EXPECT_EQ(moved->local_object(), nullptr);
+  EXPECT_EQ(Run(Pickled("f = lambda x: (type(x).__name__, x.items)", "f"), {*moved}).value(),
+            Run(Pickled("f = lambda x: (type(x).__name__, x.items)", "f"), {*made}).value());
+  EXPECT_NE(Run(identity, {*moved}).value(), *id1);  // a copy, not the object
+}
+
+TEST_F(PythonRuntimeTest, AnUnpicklableResultWorksLocallyAndFailsOnlyToLeave) {
+  absl::StatusOr<Value> lock = Run(Pickled("import threading\nf = threading.Lock", "f"), {});
+  ASSERT_TRUE(lock.ok()) << lock.status();
+  ASSERT_NE(lock->local_object(), nullptr);
+  EXPECT_EQ(Run(Pickled("f = lambda l: l.acquire(blocking=False)", "f"), {*lock}).value(),
+            Value::Bool(true));
+  absl::Status sendable = PreparePickles(Value::List({Value::Int(1), *lock}));
+  EXPECT_EQ(sendable.code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_TRUE(absl::StrContains(sendable.message(), "cannot pickle a result of type lock"))
+      << sendable;
 }
 
 TEST_F(PythonRuntimeTest, OtherObjectsArePickledAndUnpickledAsArguments) {

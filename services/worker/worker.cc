@@ -280,6 +280,14 @@ void Worker::OnFetched(FetchResult result) {
           it->second.state != TaskState::kWaiting) {
         continue;  // dropped meanwhile
       }
+      if (value == nullptr &&
+          result.value.status().code() == absl::StatusCode::kFailedPrecondition) {
+        out.messages.push_back(TaskErredMessage(w.task_key, it->second.task->spec.function(),
+                                                result.value.status()));
+        tasks_.erase(it);
+        stats_->Add(stats_->waiting, -1);
+        continue;
+      }
       if (value == nullptr) {
         auto m = std::make_unique<v1::WorkerMessage>();
         v1::MissingData* missing = m->mutable_missing_data();

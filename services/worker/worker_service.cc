@@ -55,8 +55,12 @@ class WorkerService::GetDataReactor final : public grpc::ServerWriteReactor<grpc
       const std::string& key = request_.keys(next_key_++);
       // A spilled value is read back (verified) from disk.
       absl::StatusOr<std::shared_ptr<const Value>> loaded = service_->store_->Load(key);
-      if (!loaded.ok()) {
-        buffer_ = EncodeErrorChunk(key, std::string(loaded.status().message()));
+      absl::Status sendable = loaded.ok() ? PreparePickles(**loaded) : loaded.status();
+      if (!sendable.ok()) {
+        // A value that exists but cannot be sent (an unpicklable Python
+        // object) fails for good; a missing one may be found elsewhere.
+        buffer_ = EncodeErrorChunk(key, std::string(sendable.message()),
+                                   /*permanent=*/loaded.ok());
         Write(next_key_ == request_.keys_size());
         return;
       }

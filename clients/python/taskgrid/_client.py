@@ -361,6 +361,10 @@ class Client:
         request = worker_pb2.GetDataRequest(keys=keys, requester="client:%s" % self.id)
         try:
             for chunk in self._worker_stub(address).GetData(request):
+                if chunk.error and chunk.error_permanent:
+                    # The worker holds the value but cannot send it (a
+                    # Python object that cannot be pickled): no retry helps.
+                    raise TypeError("%s: %s" % (chunk.key, chunk.error))
                 if chunk.error:
                     continue
                 if chunk.last and chunk.offset == 0:

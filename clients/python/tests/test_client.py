@@ -261,6 +261,35 @@ def test_restrictions(c, addresses):
     assert h.result() == 601
 
 
+def make_lock(x):
+    import threading
+    return threading.Lock()
+
+
+def lock_is_free(lock):
+    return lock.acquire(blocking=False)
+
+
+def same_object(a, b):
+    return a is b
+
+
+def test_results_stay_python_objects_on_their_worker(c, addresses):
+    bob, alice = addresses["bob"], addresses["alice"]
+    # Not a native value: kept as the Python object, never pickled on bob.
+    box = c.submit(make_lock, 0, workers=[bob])
+    assert c.submit(same_object, box, box, workers=[bob]).result() is True
+    # A lock cannot be pickled, yet a task on the same worker can use it...
+    lock = c.submit(make_lock, 1, workers=[bob])
+    assert c.submit(lock_is_free, lock, workers=[bob]).result() is True
+    # ...and only moving it off its worker fails, naming the type.
+    elsewhere = c.submit(lock_is_free, lock, workers=[alice])
+    with pytest.raises(Exception, match="cannot pickle a result of type lock"):
+        elsewhere.result()
+    with pytest.raises(Exception, match="cannot pickle a result of type lock"):
+        lock.result()
+
+
 def test_impossible_resources_stay_pending(c):
     f = c.submit(inc, 700, resources={"BAR": 1})
     with pytest.raises(TimeoutError):
