@@ -101,6 +101,32 @@ absl::Status ErrorFromPython(py::error_already_set& e, const PythonModules& m) {
   return FunctionErrorWithTraceback(type, message, traceback);
 }
 
+// Module "taskgrid_worker": what clients' pickles may name on a worker.
+// loads_cached(b) is pickle.loads with a cache by the bytes: a graph's
+// payloads embed each callable's pickle (clients/python/taskgrid/_dask.py),
+// so a dask.array graph's thousands of tasks unpickle their few functions
+// and classes once per worker instead of once per task. Bounded.
+void DefineWorkerModule() {
+  py::dict scope;
+  scope["__builtins__"] = py::module_::import("builtins");
+  py::exec(R"(
+import pickle, sys, types
+_cache = {}
+def loads_cached(b):
+    obj = _cache.get(b)
+    if obj is None:
+        if len(_cache) >= 4096:
+            _cache.clear()
+        obj = _cache[b] = pickle.loads(b)
+    return obj
+module = types.ModuleType("taskgrid_worker")
+module.loads_cached = loads_cached
+loads_cached.__module__ = "taskgrid_worker"
+sys.modules["taskgrid_worker"] = module
+)",
+           scope);
+}
+
 absl::StatusOr<PythonRuntime::State*> StartInterpreter() {
   if (!Py_IsInitialized()) {
     // No Python signal handlers: the worker takes SIGINT/SIGTERM itself.
@@ -116,6 +142,7 @@ absl::StatusOr<PythonRuntime::State*> StartInterpreter() {
     py::object cwd = py::module_::import("os").attr("getcwd")();
     if (!sys.attr("path").contains(cwd)) sys.attr("path").attr("insert")(0, cwd);
     state->deserialize_lock = py::module_::import("threading").attr("RLock")();
+    DefineWorkerModule();
     absl::StatusOr<PythonModules> modules = PythonModules::Import();
     if (modules.ok()) {
       state->modules = *std::move(modules);

@@ -7,8 +7,19 @@ dependency values in and dask.core semantics evaluate the expression.
 Keys become strings as in distributed (str() of tuple keys). Futures in a
 graph (persisted collections) are used where they stand.
 
+Callables are cloudpickled once per graph (_GraphPickler): a dask.array
+graph repeats the same few functions and classes in thousands of tasks.
+Each payload embeds those bytes, loaded on the worker by
+taskgrid_worker.loads_cached (a module the worker defines: pickle.loads
+with a cache by the bytes), so workers also unpickle them once.
+
 Stateless; thread-safe.
 """
+import io
+import pickle
+import sys
+import types
+
 import cloudpickle
 
 from taskgrid import _remote
@@ -62,12 +73,57 @@ def _walk(x, keyset, deps, seen):
     return x
 
 
+def _worker_loader():
+    """taskgrid_worker.loads_cached, defined here too (uncached) so this
+    process can pickle references to it and load such pickles itself."""
+    module = sys.modules.get("taskgrid_worker")
+    if module is None:
+        def loads_cached(b):
+            return pickle.loads(b)
+
+        loads_cached.__qualname__ = "loads_cached"
+        loads_cached.__module__ = module_name = "taskgrid_worker"
+        module = types.ModuleType(module_name)
+        module.loads_cached = loads_cached
+        sys.modules[module_name] = module
+    return module.loads_cached
+
+
+_LOADER = _worker_loader()
+
+
+class _GraphPickler(cloudpickle.CloudPickler):
+    """cloudpickle where each callable met (function, class, partial...) is
+    pickled the first time only; later tasks of the graph embed those bytes,
+    which the worker loads with taskgrid_worker.loads_cached. `memo` maps id(callable) to
+    (callable, bytes): holding the callable keeps its id from being reused."""
+
+    def __init__(self, file, memo):
+        super().__init__(file, protocol=5)
+        self._memo = memo
+
+    def reducer_override(self, obj):
+        if callable(obj) and obj is not _LOADER and type(obj) is not _remote.DaskTask:
+            entry = self._memo.get(id(obj))
+            if entry is None:
+                entry = self._memo[id(obj)] = (obj, cloudpickle.dumps(obj, protocol=5))
+            return _LOADER, (entry[1],)
+        return super().reducer_override(obj)
+
+
+def _dumps(obj, memo):
+    buf = io.BytesIO()
+    _GraphPickler(buf, memo).dump(obj)
+    return buf.getvalue()
+
+
 def graph_to_specs(dsk):
     """TaskSpecs for every key of dask graph `dsk` (a Mapping)."""
     from dask.utils import key_split
 
     keyset = set(dsk)
     specs = []
+    memo = {}
     for key, task in dsk.items():
         skey = stringify(key)
         if isinstance(task, Future):
@@ -81,8 +137,7 @@ def graph_to_specs(dsk):
             specs.append(data_task(skey, task))  # a literal
             continue
         spec = common_pb2.TaskSpec(key=skey, runtime="python", function=key_split(key))
-        spec.payload = cloudpickle.dumps(
-            _remote.DaskTask(expr, [orig for orig, _ in deps]), protocol=5)
+        spec.payload = _dumps(_remote.DaskTask(expr, [orig for orig, _ in deps]), memo)
         for _, dep in deps:
             spec.args.add().ref = dep
         specs.append(spec)

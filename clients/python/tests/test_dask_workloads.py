@@ -91,3 +91,25 @@ def test_graph_errors_reraise(c):
 
     with pytest.raises(KeyError, match="missing 1"):
         dask.delayed(boom)(ok(1)).compute()
+
+
+def test_graph_callables_are_pickled_once_per_graph(monkeypatch):
+    import pickle
+
+    import cloudpickle
+    from taskgrid import _dask
+
+    real_dumps, pickled = cloudpickle.dumps, []
+
+    def counting_dumps(obj, *args, **kwargs):
+        pickled.append(obj)
+        return real_dumps(obj, *args, **kwargs)
+
+    monkeypatch.setattr(_dask.cloudpickle, "dumps", counting_dumps)
+    offset = 10
+    f = lambda x: x + offset  # noqa: E731 - a closure: pickled by value
+    specs = _dask.graph_to_specs({("y", i): (f, i) for i in range(50)})
+    assert len(specs) == 50
+    assert sum(obj is f for obj in pickled) == 1
+    # Every payload still evaluates to its own task (here: no dependencies).
+    assert [pickle.loads(s.payload)() for s in specs[:3]] == [10, 11, 12]
