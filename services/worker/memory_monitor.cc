@@ -72,7 +72,29 @@ void MemoryMonitor::Check() {
   }
 
   std::string why;
-  if (pause > 0 && process > pause) {
+  const bool above_pause = pause > 0 && process > pause;
+  bool lift_pause = false;  // newly lifted for unmanaged memory
+  {
+    absl::MutexLock lock(&mu_);
+    if (!above_pause || store_->memory_bytes() > 0) {
+      unmanaged_override_ = false;
+    } else if (!unmanaged_override_ && paused_ &&
+               absl::Now() - paused_since_ >= options_.unmanaged_pause_limit) {
+      unmanaged_override_ = lift_pause = true;
+    }
+  }
+  if (lift_pause) {
+    LOG(WARNING) << "process memory " << process << " bytes stays above the pause threshold "
+                 << pause << " with every result spilled: the excess is unmanaged memory "
+                 << "that pausing cannot free; running tasks again (terminate at " << terminate
+                 << " bytes still applies)";
+  }
+  bool overridden;
+  {
+    absl::MutexLock lock(&mu_);
+    overridden = unmanaged_override_;
+  }
+  if (above_pause && !overridden) {
     why = absl::StrCat("process memory ", process, " bytes is above the pause threshold ", pause,
                        " (", options_.fractions.pause, " of the limit ", options_.limit, ")");
   } else if (store_->spill_failing()) {
@@ -85,6 +107,7 @@ void MemoryMonitor::Check() {
     absl::MutexLock lock(&mu_);
     last_process_bytes_ = process;
     changed = pause_now != paused_;
+    if (changed && pause_now) paused_since_ = absl::Now();
     paused_ = pause_now;
     if (terminate > 0 && process > terminate && !terminating_) {
       terminating_ = terminate_now = true;

@@ -13,7 +13,13 @@
 //             is estimated to be at the target again.
 //   pause     process bytes above it, or a spill failing (disk full,
 //             unwritable directory) while managed bytes are above target:
-//             the worker starts no new task until this clears.
+//             the worker starts no new task until this clears. A pause
+//             for process bytes that has lasted unmanaged_pause_limit
+//             with every result spilled is lifted (with a warning): the
+//             excess is unmanaged memory that spilling cannot free, and
+//             staying paused would stall the worker for good (terminate
+//             still guards the process). It applies again once results
+//             are back in memory or the process fell below pause.
 //   terminate process bytes above it: the worker is told to exit (once).
 //
 // A fraction of 0 disables that threshold; a limit of 0 disables all.
@@ -52,6 +58,7 @@ class MemoryMonitor {
     absl::Duration interval = absl::Milliseconds(100);
     std::function<int64_t()> process_bytes;  // default: resident set size
     bool trim_heap = true;                   // malloc_trim when above spill
+    absl::Duration unmanaged_pause_limit = absl::Seconds(5);
   };
   struct Callbacks {
     std::function<void(bool paused, const std::string& why)> on_pause;
@@ -82,6 +89,9 @@ class MemoryMonitor {
   absl::Mutex check_mu_;  // serialises Check
   mutable absl::Mutex mu_;
   bool paused_ ABSL_GUARDED_BY(mu_) = false;
+  absl::Time paused_since_ ABSL_GUARDED_BY(mu_);
+  // The pause for unmanaged memory was lifted (see the header comment).
+  bool unmanaged_override_ ABSL_GUARDED_BY(mu_) = false;
   bool terminating_ ABSL_GUARDED_BY(mu_) = false;
   int64_t last_process_bytes_ ABSL_GUARDED_BY(mu_) = 0;
 

@@ -90,6 +90,40 @@ TEST(MemoryMonitorTest, PausesAboveThePauseThresholdAndResumes) {
   EXPECT_TRUE(h.terminations.empty());
 }
 
+TEST(MemoryMonitorTest, PauseForUnmanagedMemoryIsLiftedWhenNothingIsLeftToSpill) {
+  const std::string dir = TempBase();
+  SpillStore spill(dir);
+  DataStore store(&spill, 0);
+  std::atomic<int64_t> process{8500};  // above pause (8000), and it stays there
+  std::vector<bool> pauses;
+  MemoryMonitor::Options options;
+  options.limit = 10000;
+  options.process_bytes = [&] { return process.load(); };
+  options.trim_heap = false;
+  options.unmanaged_pause_limit = absl::ZeroDuration();
+  MemoryMonitor::Callbacks callbacks;
+  callbacks.on_pause = [&](bool paused, const std::string&) { pauses.push_back(paused); };
+  MemoryMonitor monitor(options, &store, callbacks);
+  store.Put("a", BytesOf(3000));
+
+  monitor.Check();  // spills "a" (the process is above spill) and pauses
+  EXPECT_TRUE(monitor.paused());
+  EXPECT_EQ(store.memory_bytes(), 0);
+  monitor.Check();  // every result is on disk: the excess is unmanaged
+  EXPECT_FALSE(monitor.paused());
+  monitor.Check();  // and stays lifted while nothing changes
+  EXPECT_FALSE(monitor.paused());
+  EXPECT_EQ(pauses, (std::vector<bool>{true, false}));
+
+  // Once below the threshold and above it again, the pause applies anew.
+  process = 5000;
+  monitor.Check();
+  process = 8500;
+  monitor.Check();
+  EXPECT_TRUE(monitor.paused());
+  EXPECT_EQ(pauses, (std::vector<bool>{true, false, true}));
+}
+
 TEST(MemoryMonitorTest, TerminatesOnceAboveTheTerminateThreshold) {
   Harness h(TempBase());
   h.process = 9600;
