@@ -10,6 +10,8 @@
 #   make fuzz        libFuzzer targets (clang) into build-fuzz/, fuzzed FUZZ_SECONDS each
 #   make test-asan   ASan+UBSan build in build-asan/, unit and e2e tests (ctest)
 #   make test-tsan   TSan build in build-tsan/, unit and e2e tests (ctest)
+#   make test-image  build deploy/Containerfile with podman and run the image
+#                    (tests/deploy/image_test.sh; root, podman, runc, debootstrap)
 #   make clean       remove build/ and Bazel's outputs
 #
 # The machines have 2 cores: everything runs with 2 jobs (JOBS=N to change).
@@ -32,7 +34,7 @@ export CCACHE_NOHASHDIR := 1
 PYTHON ?= /usr/bin/python3
 
 .PHONY: setup configure build test test-cmake test-bazel build-bazel demo bench clean \
-	fuzz-build fuzz test-asan test-tsan
+	fuzz-build fuzz test-asan test-tsan test-image
 
 setup:
 	bash scripts/setup.sh
@@ -89,6 +91,12 @@ test-asan test-tsan: test-%: setup
 	cmake --build $(SAN_DIR) -j$(JOBS)
 	$(SANITIZER_ENV) ctest --test-dir $(SAN_DIR) --output-on-failure -j$(JOBS) \
 	  --timeout $(CTEST_TIMEOUT)
+
+# Not in `make test`: the first run compiles taskgrid inside the image's build
+# stage (38 minutes with one job on a busy 2-core machine); later runs reuse
+# podman's layer cache while the sources are unchanged.
+test-image: setup
+	TASKGRID_IMAGE_JOBS=$(JOBS) bash tests/deploy/image_test.sh
 
 clean:
 	rm -rf $(BUILD_DIR) $(FUZZ_BUILD_DIR) build-asan build-tsan
