@@ -7,6 +7,7 @@
 
 #include <httplib.h>
 
+#include <algorithm>
 #include <chrono>
 #include <memory>
 #include <optional>
@@ -24,14 +25,20 @@ namespace taskgrid::testing {
 class LocalGateway {
  public:
   // Starts the gateway binary for `scheduler` with extra flags; logs go to
-  // `dir`/gatewayN.{out,err}.
+  // `dir`/gatewayN.{out,err}. Each gateway gets its own scheduler session
+  // (--session-name gatewayN) unless `extra` names one: a test restarting
+  // a gateway passes the same name to both.
   LocalGateway(const std::string& scheduler, const std::string& dir,
                std::vector<std::string> extra = {}) {
+    static int n = 0;
+    ++n;
     std::vector<std::string> argv = {BinaryPath("taskgrid-gateway"), scheduler, "--host",
                                      "127.0.0.1", "--http-port", "0", "--grpc-port", "0"};
+    if (std::find(extra.begin(), extra.end(), "--session-name") == extra.end()) {
+      argv.insert(argv.end(), {"--session-name", absl::StrCat("gateway", n)});
+    }
     argv.insert(argv.end(), extra.begin(), extra.end());
-    static int n = 0;
-    process_ = std::make_unique<Subprocess>(argv, absl::StrCat(dir, "/gateway", ++n));
+    process_ = std::make_unique<Subprocess>(argv, absl::StrCat(dir, "/gateway", n));
     std::optional<std::string> line =
         process_->WaitForOutput("taskgrid-gateway listening on", std::chrono::seconds(20));
     if (!line) return;

@@ -66,7 +66,14 @@ void Future::Cancel() const {
 
 absl::StatusOr<std::unique_ptr<Client>> Client::Connect(const std::string& scheduler_address,
                                                         std::chrono::milliseconds timeout) {
+  return Connect(scheduler_address, timeout, SessionOptions());
+}
+
+absl::StatusOr<std::unique_ptr<Client>> Client::Connect(const std::string& scheduler_address,
+                                                        std::chrono::milliseconds timeout,
+                                                        const SessionOptions& session) {
   auto impl = std::make_shared<ClientImpl>(scheduler_address);
+  impl->set_session(session);
   if (absl::Status s = impl->Start(absl::FromChrono(timeout)); !s.ok()) {
     impl->Shutdown();
     return s;
@@ -144,6 +151,16 @@ void Client::SetKeyListener(KeyListener listener) {
 }
 
 Future Client::FutureOf(const std::string& key) { return impl_->FutureOf(key); }
+
+bool Client::resumed() const { return impl_->resumed(); }
+
+std::vector<std::string> Client::ResumedKeys() const { return impl_->ResumedKeys(); }
+
+std::map<std::string, std::string> Client::SessionData() const { return impl_->SessionData(); }
+
+absl::Status Client::SetSessionData(const std::string& name, const std::string& value) {
+  return impl_->SetSessionData(name, value);
+}
 
 const std::string& Client::client_id() const { return impl_->client_id(); }
 

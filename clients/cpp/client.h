@@ -86,12 +86,26 @@ class Future {
   std::shared_ptr<FutureState> state_;
 };
 
+// A durable session (ClientHello.session_name): when the connection drops,
+// the scheduler keeps the keys the session wants for `linger_seconds` (0:
+// the scheduler's --client-linger), and a client connecting with the same
+// name (and token) resumes it: resumed() is true, ResumedKeys() lists the
+// keys it still wants, FutureOf() adopts them without re-declaring, and
+// SessionData() returns the records stored with SetSessionData().
+struct SessionOptions {
+  std::string name;
+  double linger_seconds = 0;
+};
+
 class Client {
  public:
   // Connects and waits for the scheduler's welcome (fails after timeout).
   static absl::StatusOr<std::unique_ptr<Client>> Connect(
       const std::string& scheduler_address,
       std::chrono::milliseconds timeout = std::chrono::seconds(10));
+  static absl::StatusOr<std::unique_ptr<Client>> Connect(
+      const std::string& scheduler_address, std::chrono::milliseconds timeout,
+      const SessionOptions& session);
   ~Client();
 
   // Submits fn(*args) and wants its result. Arguments may be Future::AsArg()
@@ -135,8 +149,18 @@ class Client {
   // Cancels keys by name. With `force`, also for every other client that
   // wants them (what `taskgrid cancel` does).
   absl::Status CancelKeys(const std::vector<std::string>& keys, bool force);
-  // Re-attach to a key someone else submitted (wants it).
+  // Re-attach to a key someone else submitted (wants it), or adopt a key
+  // of a resumed session.
   Future FutureOf(const std::string& key);
+  // ---- durable sessions (see SessionOptions)
+  bool resumed() const;
+  // Keys the resumed session wants that no Future has adopted yet.
+  std::vector<std::string> ResumedKeys() const;
+  // The session's records as the scheduler kept them (at connect time).
+  std::map<std::string, std::string> SessionData() const;
+  // Stores (empty value: erases) a record of the session on the scheduler,
+  // ordered with the graph updates and releases this client sends.
+  absl::Status SetSessionData(const std::string& name, const std::string& value);
   const std::string& client_id() const;
   const std::string& scheduler_address() const;
   // Called with each wanted key's new state after the client applied a

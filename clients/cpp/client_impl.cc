@@ -28,6 +28,8 @@ absl::Status ClientImpl::Start(absl::Duration timeout) {
   gethostname(host, sizeof host - 1);
   hello.set_name(absl::StrCat("cpp-client@", host, ":", getpid()));
   hello.set_api_version("v1");
+  hello.set_session_name(session_options_.name);
+  hello.set_linger_seconds(session_options_.linger_seconds);
   session_->Start(hello);
 
   absl::MutexLock lock(&mu_);
@@ -77,11 +79,13 @@ void ClientImpl::OnEvents(v1::ClientEventBatch& batch) {
   {
     absl::MutexLock lock(&mu_);
     listener = key_listener_;
+    bool replay = false;  // a resumed session's keys follow its Welcome
     for (v1::ClientEvent& ev : *batch.mutable_events()) {
       switch (ev.event_case()) {
         case v1::ClientEvent::kKeyEvent:
-          if (FutureState* s = ApplyKeyEvent(*ev.mutable_key_event());
-              s != nullptr && listener != nullptr) {
+          if (FutureState* s = ApplyKeyEvent(*ev.mutable_key_event()); s == nullptr) {
+            KeepResumedLocked(*ev.mutable_key_event(), replay);
+          } else if (listener != nullptr) {
             changed.emplace_back(s->key, InfoLocked(*s));
           }
           break;
@@ -91,6 +95,7 @@ void ClientImpl::OnEvents(v1::ClientEventBatch& batch) {
         case v1::ClientEvent::kWelcome:
           if (!welcomed_) {
             client_id_ = ev.welcome().client_id();
+            replay = ApplyWelcomeLocked(*ev.mutable_welcome());
             welcomed_ = true;
           }
           break;

@@ -22,6 +22,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -71,6 +72,15 @@ class ClientImpl : public std::enable_shared_from_this<ClientImpl>,
                                                   int64_t priority);
   Future FutureOf(const std::string& key);
   absl::Status CancelKeys(const std::vector<std::string>& keys, bool force);
+
+  // ---- durable sessions (client_session_data.cc)
+  // REQUIRES: before Start.
+  void set_session(SessionOptions session) { session_options_ = std::move(session); }
+  bool resumed() ABSL_LOCKS_EXCLUDED(mu_);
+  std::vector<std::string> ResumedKeys() ABSL_LOCKS_EXCLUDED(mu_);
+  std::map<std::string, std::string> SessionData() ABSL_LOCKS_EXCLUDED(mu_);
+  absl::Status SetSessionData(const std::string& name, const std::string& value)
+      ABSL_LOCKS_EXCLUDED(mu_);
 
   // ---- state and results (client_impl.cc)
   std::string StatusName(const FutureState& s) ABSL_LOCKS_EXCLUDED(mu_);
@@ -168,6 +178,21 @@ class ClientImpl : public std::enable_shared_from_this<ClientImpl>,
   bool shutting_down_ ABSL_GUARDED_BY(mu_) = false;
   // Set once the session has ended: why pending keys can't complete.
   absl::Status closed_ ABSL_GUARDED_BY(mu_);
+
+  // ---- durable sessions
+  // Records a resumed session's Welcome; true when it resumed one.
+  bool ApplyWelcomeLocked(v1::Welcome& welcome) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // A key event for a key no Future holds: kept when it belongs to the
+  // resumed session (replayed with the Welcome, or news of such a key).
+  void KeepResumedLocked(v1::KeyEvent& ev, bool replay) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // FutureOf for a key of the resumed session: the Future, adopted without
+  // declaring the key again; an invalid Future when `key` is not one.
+  Future AdoptResumedLocked(const std::string& key) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  SessionOptions session_options_;
+  bool resumed_ ABSL_GUARDED_BY(mu_) = false;
+  std::map<std::string, std::string> session_data_ ABSL_GUARDED_BY(mu_);
+  // The latest event of each resumed key no Future has adopted yet.
+  absl::flat_hash_map<std::string, v1::KeyEvent> resumed_keys_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace taskgrid

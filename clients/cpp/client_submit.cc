@@ -275,6 +275,7 @@ absl::StatusOr<std::vector<Future>> ClientImpl::Declare(std::vector<std::string>
 
 Future ClientImpl::FutureOf(const std::string& key) {
   absl::MutexLock lock(&mu_);
+  if (Future adopted = AdoptResumedLocked(key); adopted.valid()) return adopted;
   const uint64_t id = NextRequestId();
   bool fresh = false;
   Future f(AcquireLocked(key, id, &fresh));

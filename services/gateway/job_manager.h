@@ -6,6 +6,15 @@
 // feeds the client's key events into the JobRegistry, fetches results from
 // the workers, cancels jobs and expires finished ones after their TTL.
 //
+// Restarts: the session is a durable, named one (--session-name). Each
+// job's record (JobRecord) is stored in the session on the scheduler
+// before its graph is sent and erased when the job is deleted or expires.
+// When the gateway dies, the scheduler keeps the session's keys for its
+// linger time; a gateway connecting with the same name resumes the
+// session, reloads every job from its record and adopts the keys (their
+// current state is replayed by the scheduler), so jobs, their status and
+// their results survive the gateway process.
+//
 // Thread-safety: every method may be called from any thread.
 
 #include <chrono>
@@ -31,6 +40,11 @@ class JobManager {
     absl::Duration default_ttl = absl::Hours(1);
     int64_t max_tasks_per_job = 1000000;
     absl::Duration scheduler_timeout = absl::Seconds(10);
+    // The durable scheduler session (empty: an ordinary session, whose
+    // jobs die with the gateway process) and how long the scheduler keeps
+    // it after the connection drops (zero: the scheduler's default).
+    std::string session_name;
+    absl::Duration session_linger = absl::ZeroDuration();
   };
 
   JobManager(std::string scheduler_address, Options options);
@@ -55,13 +69,21 @@ class JobManager {
   absl::StatusOr<JobSnapshot> Cancel(const std::string& id);
 
   absl::StatusOr<v1::ClusterInfoResponse> ClusterInfo(absl::Duration timeout);
+  // Opens the scheduler session now if it is not open (restoring the jobs
+  // of a resumed session); OK when open.
+  absl::Status EnsureSession() ABSL_LOCKS_EXCLUDED(mu_);
 
   JobRegistry& registry() { return registry_; }
   const std::string& scheduler_address() const { return address_; }
 
  private:
   absl::StatusOr<std::shared_ptr<Client>> ClientOrConnect() ABSL_LOCKS_EXCLUDED(mu_);
-  void ExpireLoop();
+  // Reloads the jobs recorded in a resumed session and adopts their keys;
+  // keys the session holds that no record claims are released.
+  void RestoreJobs(Client& client);
+  // Keeps the session open (so a restarted gateway restores its jobs
+  // without waiting for a request) and expires finished jobs.
+  void MaintenanceLoop();
 
   const std::string address_;
   const Options options_;
@@ -70,6 +92,8 @@ class JobManager {
 
   absl::Mutex mu_;
   std::shared_ptr<Client> client_ ABSL_GUARDED_BY(mu_);
+  // Another gateway resumed our session: never reconnect.
+  bool taken_over_ ABSL_GUARDED_BY(mu_) = false;
 
   absl::Notification stop_;
   std::thread expirer_;

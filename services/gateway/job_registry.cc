@@ -98,19 +98,38 @@ std::string JobRegistry::Add(NewJob spec) {
     job->keys.push_back(
         JobKey{std::move(spec.keys[i]), i < spec.initial.size() ? spec.initial[i] : KeyInfo()});
   }
-  // Random, so ids are not guessable across tenants; the counter keeps them
-  // unique.
-  absl::BitGen bits;
-  const uint64_t random = absl::Uniform<uint64_t>(bits);
+  job->id = spec.id.empty() ? NewId() : std::move(spec.id);
 
   absl::MutexLock lock(&mu_);
-  job->id = absl::StrFormat("j%012x%x", random & 0xffffffffffffULL, ++next_job_);
-  job->created = clock_();
+  job->created = spec.created.has_value() ? *spec.created : clock_();
   for (const JobKey& k : job->keys) jobs_of_key_[k.key].push_back(job.get());
   RefreshStateLocked(*job);
   std::string id = job->id;
   jobs_.emplace(id, std::move(job));
   return id;
+}
+
+std::string JobRegistry::NewId() {
+  // Random, so ids are not guessable across tenants; the counter keeps them
+  // unique within this process.
+  absl::BitGen bits;
+  const uint64_t random = absl::Uniform<uint64_t>(bits);
+  absl::MutexLock lock(&mu_);
+  return absl::StrFormat("j%012x%x", random & 0xffffffffffffULL, ++next_job_);
+}
+
+bool JobRegistry::Contains(const std::string& id) {
+  absl::MutexLock lock(&mu_);
+  return jobs_.contains(id);
+}
+
+std::shared_ptr<JobHolds> JobRegistry::ReplaceHolds(const std::string& id,
+                                                    std::shared_ptr<JobHolds> holds) {
+  absl::MutexLock lock(&mu_);
+  auto it = jobs_.find(id);
+  if (it == jobs_.end() || it->second->cancelled) return holds;
+  std::swap(it->second->holds, holds);
+  return holds;
 }
 
 void JobRegistry::OnKeyUpdate(const std::string& key, const KeyInfo& info) {

@@ -92,13 +92,26 @@ class JobRegistry {
     int tasks_total = 0;
     absl::Duration ttl = absl::ZeroDuration();  // zero: the registry default
     std::shared_ptr<JobHolds> holds;
+    // A job restored after a gateway restart keeps its id and creation
+    // time; empty / unset: a new id (NewId) and now.
+    std::string id;
+    std::optional<absl::Time> created;
   };
 
   explicit JobRegistry(absl::Duration default_ttl, Clock clock = &absl::Now);
   ~JobRegistry();
 
-  // Registers a job and returns its id.
+  // Registers a job and returns its id. REQUIRES: job.id, when set, is not
+  // registered yet.
   std::string Add(NewJob job) ABSL_LOCKS_EXCLUDED(mu_);
+  // A fresh job id: random, so ids are not guessable across tenants.
+  std::string NewId() ABSL_LOCKS_EXCLUDED(mu_);
+  bool Contains(const std::string& id) ABSL_LOCKS_EXCLUDED(mu_);
+  // Gives a live job new holds (after the scheduler session was resumed by
+  // a new client); returns the old ones, to drop outside any lock. A
+  // cancelled or unknown job keeps nothing: `holds` is handed back.
+  std::shared_ptr<JobHolds> ReplaceHolds(const std::string& id, std::shared_ptr<JobHolds> holds)
+      ABSL_LOCKS_EXCLUDED(mu_);
   // The scheduler's news about `key`; applied to every live job wanting
   // it unless older (by generation) than what the job already has.
   void OnKeyUpdate(const std::string& key, const KeyInfo& info) ABSL_LOCKS_EXCLUDED(mu_);

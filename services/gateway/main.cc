@@ -34,6 +34,11 @@ constexpr char kUsage[] =
     "         [--grpc-port 8788] [--token-file F] [--tls-cert F --tls-key F]\n"
     "         [--job-ttl 3600] [--max-request-bytes 64MiB] [--max-tasks-per-job 1000000]\n"
     "         [--max-json-depth 64] [--max-streams-per-client 8] [--http-threads 64]\n"
+    "         [--session-name taskgrid-gateway] [--session-linger SECONDS]\n"
+    "--session-name: the durable scheduler session holding this gateway's jobs; a gateway\n"
+    "  restarted with the same name (and token) gets its jobs back. Give each replica its\n"
+    "  own name; \"\" makes jobs die with the process. --session-linger: how long the\n"
+    "  scheduler keeps the jobs of a gateway that went away (0: its --client-linger).\n"
     "Every flag also reads TASKGRID_<FLAG> (e.g. TASKGRID_TOKEN_FILE).\n";
 
 struct Settings {
@@ -46,6 +51,8 @@ struct Settings {
   std::string tls_key;
   int64_t job_ttl_seconds = 3600;
   int64_t http_threads = 64;
+  std::string session_name;
+  int64_t session_linger_seconds = 0;
   Limits limits;
 };
 
@@ -56,6 +63,7 @@ absl::StatusOr<Settings> ParseSettings(const Flags& flags) {
   s.token_file = flags.GetString("token-file", "");
   s.tls_cert = flags.GetString("tls-cert", "");
   s.tls_key = flags.GetString("tls-key", "");
+  s.session_name = flags.GetString("session-name", "taskgrid-gateway");
   if (s.tls_cert.empty() != s.tls_key.empty()) {
     return absl::InvalidArgumentError("--tls-cert and --tls-key go together");
   }
@@ -72,6 +80,7 @@ absl::StatusOr<Settings> ParseSettings(const Flags& flags) {
        {get_int("http-port", 8787, 0, &s.http_port), get_int("grpc-port", 8788, 0, &s.grpc_port),
         get_int("job-ttl", 3600, 0, &s.job_ttl_seconds),
         get_int("http-threads", 64, 2, &s.http_threads),
+        get_int("session-linger", 0, 0, &s.session_linger_seconds),
         get_int("max-tasks-per-job", 1000000, 1, &s.limits.max_tasks_per_job),
         get_int("max-json-depth", 64, 2, &depth),
         get_int("max-streams-per-client", 8, 1, &streams)}) {
@@ -109,7 +118,8 @@ int Run(int argc, char** argv) {
       Flags::Parse(argc, argv,
                    {"host", "http-port", "grpc-port", "token-file", "tls-cert", "tls-key",
                     "job-ttl", "max-request-bytes", "max-tasks-per-job", "max-json-depth",
-                    "max-streams-per-client", "http-threads", "help"},
+                    "max-streams-per-client", "http-threads", "session-name", "session-linger",
+                    "help"},
                    {"help"});
   if (!flags.ok()) {
     std::cerr << "taskgrid-gateway: " << flags.status().message() << "\n" << kUsage;
@@ -143,6 +153,8 @@ int Run(int argc, char** argv) {
   JobManager::Options job_options;
   job_options.default_ttl = absl::Seconds(settings->job_ttl_seconds);
   job_options.max_tasks_per_job = settings->limits.max_tasks_per_job;
+  job_options.session_name = settings->session_name;
+  job_options.session_linger = absl::Seconds(settings->session_linger_seconds);
   JobManager jobs(settings->scheduler, job_options);
 
   JobsService service(JobsService::Deps{&jobs, &tokens, &metrics, &streams, settings->limits});

@@ -144,9 +144,12 @@ void InstallRestServer(httplib::Server& http, const RestContext& ctx) {
 
   http.Get("/readyz", [ctx](const httplib::Request&, httplib::Response& res) {
     absl::StatusOr<v1::ClusterInfoResponse> info = ctx.jobs->ClusterInfo(absl::Seconds(2));
-    if (!info.ok()) {
+    // Ready once the session is open too, which means a restarted gateway
+    // has restored its jobs.
+    absl::Status ready = info.ok() ? ctx.jobs->EnsureSession() : info.status();
+    if (!ready.ok()) {
       res.status = 503;
-      res.set_content(absl::StrCat("not ready: ", info.status().message(), "\n"), "text/plain");
+      res.set_content(absl::StrCat("not ready: ", ready.message(), "\n"), "text/plain");
       return;
     }
     res.set_content(absl::StrCat("ready: scheduler ", ctx.jobs->scheduler_address(), " has ",

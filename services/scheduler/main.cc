@@ -31,6 +31,8 @@ constexpr char kUsage[] =
     "--no-work-stealing turns off moving queued tasks from busy workers to idle ones.\n"
     "Every flag may also be set as TASKGRID_<FLAG> (e.g. TASKGRID_PORT).\n"
     "--port 0 / --metrics-port 0 pick free ports; --metrics-port -1 disables metrics.\n"
+    "--client-linger SECONDS (600): a named client session (a gateway's) whose connection\n"
+    "  drops keeps its keys this long for a new connection to resume it.\n"
     "--token-file FILE: every call needs 'authorization: Bearer TOKEN' with a token of FILE\n"
     "  (one per line, '#' comments; reread on SIGHUP).\n";
 
@@ -54,7 +56,7 @@ int main(int argc, char** argv) {
   InitLogging(argv[0]);
   auto flags = Flags::Parse(argc, argv,
                             {"host", "port", "metrics-port", "worker-timeout", "worker-saturation",
-                             "token-file"},
+                             "token-file", "client-linger"},
                             {"help", "work-stealing"});
   if (!flags.ok()) {
     std::cerr << "taskgrid-scheduler: " << flags.status().message() << "\n" << kUsage;
@@ -68,6 +70,11 @@ int main(int argc, char** argv) {
   auto port = flags->GetInt("port", 8786);
   auto metrics_port = flags->GetInt("metrics-port", 9786);
   auto worker_timeout = flags->GetInt("worker-timeout", 30);
+  auto client_linger = flags->GetInt("client-linger", 600);
+  if (!client_linger.ok() || *client_linger < 0) {
+    std::cerr << "taskgrid-scheduler: flag --client-linger needs a number of seconds >= 0\n";
+    return 2;
+  }
   for (const auto* v : {&port, &metrics_port, &worker_timeout}) {
     if (!v->ok()) {
       std::cerr << "taskgrid-scheduler: " << v->status().message() << "\n";
@@ -111,6 +118,7 @@ int main(int argc, char** argv) {
     }
   }
   options.state.worker_timeout_seconds = static_cast<double>(*worker_timeout);
+  options.state.default_linger = static_cast<double>(*client_linger);
   scheduler::SchedulerService service(options, metrics.get());
 
   grpc::ServerBuilder builder;

@@ -48,6 +48,9 @@ void SchedulerService::Tick() {
     outbox_.DetachWorker(id);
   }
   state_->Balance();
+  for (ClientId id : state_->ExpireDetachedSessions()) {
+    LOG(INFO) << "client session " << id << " lingered past its time; its keys are released";
+  }
   if (metrics_ != nullptr) {
     SchedulerMetrics::Counts counts;
     counts.tasks_by_state = state_->CountsByStatus();

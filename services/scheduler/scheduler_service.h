@@ -8,9 +8,11 @@
 // touched only on the event loop.
 
 #include <atomic>
+#include <functional>
 #include <memory>
 #include <string>
 
+#include "absl/container/flat_hash_map.h"
 #include "common/token_store.h"
 #include "services/scheduler/event_loop.h"
 #include "services/scheduler/grpc_outbox.h"
@@ -65,6 +67,11 @@ class SchedulerService final : public v1::Scheduler::CallbackService {
   const Options& options() const { return options_; }
   // Null when metrics are off.
   SchedulerMetrics* metrics() { return metrics_; }
+  // Closes the live stream of each attached named client session, so a
+  // newer connection resuming the session can take it over.
+  absl::flat_hash_map<ClientId, std::function<void()>>& session_closers() {
+    return session_closers_;
+  }
 
  private:
   void Tick();
@@ -80,6 +87,7 @@ class SchedulerService final : public v1::Scheduler::CallbackService {
   std::unique_ptr<SchedulerState> state_;
   std::unique_ptr<EventLoop> loop_;
   uint64_t batches_seen_ = 0;  // loop thread only
+  absl::flat_hash_map<ClientId, std::function<void()>> session_closers_;  // loop thread only
 };
 
 }  // namespace taskgrid::scheduler

@@ -358,7 +358,8 @@ void SchedulerState::RemoveClient(ClientId client) {
   if (it == clients_.end()) return;
   std::vector<Task*> wants(it->second.wants.begin(), it->second.wants.end());
   for (Task* t : wants) Unwant(client, t);
-  clients_.erase(client);
+  if (!it->second.session_name.empty()) sessions_.erase(it->second.session_name);
+  clients_.erase(it);
   Drain();
 }
 

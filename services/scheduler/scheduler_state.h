@@ -70,6 +70,9 @@ class SchedulerState {
     double max_queue_ahead = 256;
     // Work stealing (Balance): off when false.
     bool work_stealing = true;
+    // How long a named client session whose stream dropped keeps its keys
+    // when its hello asked for no particular linger (--client-linger).
+    double default_linger = 600.0;
   };
   // Seconds on some monotonic scale.
   using Clock = std::function<double()>;
@@ -99,6 +102,41 @@ class SchedulerState {
   // Without `force`, keys other clients also want stay theirs.
   void CancelKeys(ClientId client, const std::vector<std::string>& keys,
                   bool force = false);
+
+  // ---- durable (named) client sessions (scheduler_sessions.cc)
+  struct SessionRequest {
+    std::string name;          // shown in logs
+    std::string session_name;  // empty: an ordinary client (AddClient)
+    // Who may resume the session (e.g. a digest of the bearer token).
+    std::string owner;
+    // How long a dropped session keeps its keys; 0: default_linger.
+    double linger_seconds = 0;
+  };
+  struct SessionOpened {
+    ClientId id = 0;
+    // An existing session was resumed: call ReplayWanted once its stream
+    // is attached.
+    bool resumed = false;
+    // The session still had a live stream, which the caller must close.
+    bool taken_over = false;
+    const std::map<std::string, std::string>* data = nullptr;
+  };
+  // A new client, or the named session of that name resumed with the keys
+  // it wants. PermissionDenied when the session belongs to another owner,
+  // InvalidArgument for a negative or non-finite linger.
+  absl::StatusOr<SessionOpened> OpenSession(const SessionRequest& request);
+  // The client's stream ended: a named session keeps its keys and data
+  // until its linger passes (or it is resumed); any other client is
+  // removed as by RemoveClient.
+  void DetachClient(ClientId client);
+  // Sends `client` the current state of every key it wants (memory and
+  // erred with their details, other states by name).
+  void ReplayWanted(ClientId client);
+  // Removes detached sessions whose linger has passed; returns them.
+  std::vector<ClientId> ExpireDetachedSessions();
+  // Stores (empty value: erases) a record of the client's session.
+  void SetSessionData(ClientId client, const std::string& name, std::string value);
+  size_t num_detached_sessions() const;
 
   // ---- workers
   // AlreadyExists if a worker with the same address is connected.
@@ -161,6 +199,13 @@ class SchedulerState {
   struct Client {
     std::string name;
     absl::flat_hash_set<Task*> wants;
+    // Named (durable) sessions only.
+    std::string session_name;
+    std::string owner;
+    double linger = 0;
+    bool detached = false;
+    double linger_until = 0;  // while detached
+    std::map<std::string, std::string> data;
   };
 
   Task* Find(const std::string& key) const;
@@ -214,6 +259,8 @@ class SchedulerState {
   absl::flat_hash_map<std::string_view, std::unique_ptr<Task>> tasks_;
   absl::flat_hash_map<WorkerId, std::unique_ptr<Worker>> workers_;
   absl::flat_hash_map<ClientId, Client> clients_;
+  // Named sessions (attached or detached) by name.
+  absl::flat_hash_map<std::string, ClientId> sessions_;
   absl::flat_hash_map<std::string, std::unique_ptr<FunctionStats>> functions_;
   // Functions offered by workers, "runtime/name" -> number of workers.
   absl::flat_hash_map<std::string, int> offered_;

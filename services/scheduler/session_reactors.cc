@@ -122,7 +122,8 @@ class ClientSessionReactor final
       updates.push_back(std::move(u));
     }
     auto outlet = outlet_;
-    service_->loop().Post([svc = service_, h = handle_, outlet, msgs,
+    std::weak_ptr<SessionReactor> weak = self_;
+    service_->loop().Post([svc = service_, h = handle_, outlet, msgs, weak, owner = owner_,
                            updates = std::move(updates)]() mutable {
       if (h->gone) return;
       SchedulerState& state = svc->state();
@@ -130,14 +131,55 @@ class ClientSessionReactor final
       size_t next_update = 0;
       for (const auto& m : msgs->messages()) {
         if (h->id == 0) {
-          const std::string name = m.has_hello() ? m.hello().name() : "anonymous";
-          h->id = state.AddClient(name);
+          SchedulerState::SessionRequest req;
+          req.name = m.has_hello() ? m.hello().name() : "anonymous";
+          req.session_name = m.hello().session_name();
+          req.linger_seconds = m.hello().linger_seconds();
+          req.owner = owner;
+          const std::string& name = req.name;
+          auto opened = state.OpenSession(req);
+          if (!opened.ok()) {
+            LOG(WARNING) << "refused client " << name << ": " << opened.status();
+            h->gone = true;
+            if (auto r = weak.lock()) {
+              r->Abort(grpc::Status(static_cast<grpc::StatusCode>(opened.status().code()),
+                                    std::string(opened.status().message())));
+            }
+            return;
+          }
+          auto& closers = svc->session_closers();
+          if (opened->taken_over) {
+            auto old = closers.find(opened->id);
+            if (old != closers.end()) old->second();
+            LOG(WARNING) << "session \"" << req.session_name
+                         << "\" taken over by a new connection; its old stream is closed";
+          }
+          h->id = opened->id;
           out.AttachClient(h->id, outlet);
           v1::Welcome* w = out.AddClientEvent(h->id)->mutable_welcome();
           w->set_client_id(std::to_string(h->id));
           w->set_scheduler_id(svc->scheduler_id());
           w->set_api_version("v1");
-          LOG(INFO) << "client " << h->id << " (" << name << ") connected";
+          if (!req.session_name.empty()) {
+            closers[h->id] = [h, weak] {
+              h->gone = true;
+              if (auto r = weak.lock()) {
+                r->Abort(grpc::Status(grpc::StatusCode::ABORTED,
+                                      "session taken over by a newer connection of the same "
+                                      "session name"));
+              }
+            };
+          }
+          if (opened->resumed) {
+            w->set_resumed(true);
+            for (const auto& [key, value] : *opened->data) {
+              (*w->mutable_session_data())[key] = value;
+            }
+            state.ReplayWanted(h->id);
+          }
+          LOG(INFO) << "client " << h->id << " (" << name << ") "
+                    << (opened->resumed ? "resumed session \"" + req.session_name + "\""
+                                        : std::string("connected"));
         }
         switch (m.msg_case()) {
           case v1::ClientMessage::kUpdateGraph: {
@@ -166,6 +208,10 @@ class ClientSessionReactor final
                              {m.cancel_keys().keys().begin(), m.cancel_keys().keys().end()},
                              m.cancel_keys().force());
             break;
+          case v1::ClientMessage::kSetSessionData:
+            state.SetSessionData(h->id, m.set_session_data().name(),
+                                 m.set_session_data().value());
+            break;
           default:
             break;
         }
@@ -179,12 +225,20 @@ class ClientSessionReactor final
       h->gone = true;
       if (h->id != 0) {
         svc->outbox().DetachClient(h->id);
-        svc->state().RemoveClient(h->id);
+        svc->session_closers().erase(h->id);
+        // A named session lingers with its keys; others are removed.
+        svc->state().DetachClient(h->id);
         LOG(INFO) << "client " << h->id << " disconnected";
       }
     });
   }
 
+ public:
+  // Who may resume a named session this stream opens (see NewClientSession).
+  void set_owner(std::string owner) { owner_ = std::move(owner); }
+
+ private:
+  std::string owner_;
   std::shared_ptr<ClientHandle> handle_ = std::make_shared<ClientHandle>();
 };
 
@@ -316,8 +370,19 @@ R* Launch(SchedulerService* service) {
 }  // namespace
 
 grpc::ServerBidiReactor<v1::ClientBatch, v1::ClientEventBatch>* NewClientSession(
-    SchedulerService* service, grpc::CallbackServerContext*) {
-  return Launch<ClientSessionReactor>(service);
+    SchedulerService* service, grpc::CallbackServerContext* ctx) {
+  auto r = std::make_shared<ClientSessionReactor>(service);
+  // With --token-file, a named session belongs to the token that opened
+  // it (kept as a digest, not the token itself).
+  if (service->options().tokens != nullptr && service->options().tokens->enabled()) {
+    auto it = ctx->client_metadata().find("authorization");
+    if (it != ctx->client_metadata().end()) {
+      r->set_owner(std::to_string(std::hash<std::string>()(
+          std::string(it->second.data(), it->second.size()))));
+    }
+  }
+  r->Init(r);
+  return r.get();
 }
 
 grpc::ServerBidiReactor<v1::WorkerBatch, v1::WorkerCommandBatch>* NewWorkerSession(
