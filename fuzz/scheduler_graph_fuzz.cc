@@ -25,6 +25,7 @@ class RecordingOutbox : public scheduler::SchedulerOutbox {
   void CloseWorker(WorkerId, const std::string&) override {}
   void StealRequest(WorkerId, const std::string&) override {}
   void KeyEvent(ClientId, const scheduler::KeyEventOut&) override { ++events; }
+  void AcquireReplicas(WorkerId, const std::vector<scheduler::DepLocation>&) override {}
 
   std::vector<std::pair<WorkerId, std::string>> computes;
   size_t events = 0;

@@ -73,6 +73,16 @@ void GrpcOutbox::KeyEvent(ClientId client, const KeyEventOut& event) {
   if (v1::ClientEvent* e = AddClientEvent(client)) ToProto(event, e->mutable_key_event());
 }
 
+void GrpcOutbox::AcquireReplicas(WorkerId worker, const std::vector<DepLocation>& who_has) {
+  v1::AcquireReplicas* acquire = AddWorkerCommand(worker)->mutable_acquire_replicas();
+  for (const DepLocation& loc : who_has) {
+    v1::KeyLocation* out = acquire->add_who_has();
+    out->set_key(loc.key);
+    out->set_nbytes(loc.nbytes);
+    for (const std::string& w : loc.workers) out->add_workers(w);
+  }
+}
+
 void GrpcOutbox::Flush() {
   for (WorkerId id : dirty_workers_) {
     auto it = workers_.find(id);

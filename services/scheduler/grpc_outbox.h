@@ -29,6 +29,7 @@ class GrpcOutbox : public SchedulerOutbox {
   void CloseWorker(WorkerId worker, const std::string& reason) override;
   void StealRequest(WorkerId worker, const std::string& key) override;
   void KeyEvent(ClientId client, const KeyEventOut& event) override;
+  void AcquireReplicas(WorkerId worker, const std::vector<DepLocation>& who_has) override;
 
   v1::WorkerCommand* AddWorkerCommand(WorkerId worker);
   v1::ClientEvent* AddClientEvent(ClientId client);

@@ -45,6 +45,9 @@ struct Task {
   uint64_t order = 0;
   int retries_left = 0;
   int suspicious = 0;  // workers that died while running it
+  // Data a client pushed to workers itself (scatter): no definition, so it
+  // is never computed; losing its last holder errs it.
+  bool scattered = false;
   std::vector<Task*> deps;
   absl::flat_hash_set<Task*> dependents;
   uint32_t missing = 0;  // deps not in memory, while waiting

@@ -179,6 +179,7 @@ absl::Status SchedulerState::Validate() const {
       }
     }
   }
+  if (absl::Status s = ValidateTransfers(); !s.ok()) return s;
   if (!ready_.empty() || !release_candidates_.empty() || !forget_candidates_.empty() ||
       !compute_candidates_.empty() || !graveyard_.empty() || !freed_workers_.empty()) {
     return absl::InternalError("work lists not drained");

@@ -66,6 +66,7 @@ void SchedulerService::Tick() {
 }
 
 void SchedulerService::AfterBatch() {
+  if (!transfer_waits_.empty()) AnswerTransferWaits();
   outbox_.Flush();
   // Once per batch of events (the hook also runs after tick-only wakeups).
   if (metrics_ != nullptr && loop_->batches() != batches_seen_) {

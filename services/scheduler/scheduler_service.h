@@ -8,9 +8,11 @@
 // touched only on the event loop.
 
 #include <atomic>
+#include <chrono>
 #include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "absl/container/flat_hash_map.h"
 #include "common/token_store.h"
@@ -59,6 +61,13 @@ class SchedulerService final : public v1::Scheduler::CallbackService {
   grpc::ServerUnaryReactor* Restart(grpc::CallbackServerContext* ctx,
                                     const v1::RestartRequest* req,
                                     v1::RestartResponse* resp) override;
+  // scheduler_data_rpcs.cc: answered once the copies are confirmed.
+  grpc::ServerUnaryReactor* Replicate(grpc::CallbackServerContext* ctx,
+                                      const v1::ReplicateRequest* req,
+                                      v1::ReplicateResponse* resp) override;
+  grpc::ServerUnaryReactor* Rebalance(grpc::CallbackServerContext* ctx,
+                                      const v1::RebalanceRequest* req,
+                                      v1::RebalanceResponse* resp) override;
 
   // For the session reactors (loop thread only).
   EventLoop& loop() { return *loop_; }
@@ -78,6 +87,16 @@ class SchedulerService final : public v1::Scheduler::CallbackService {
   void AfterBatch();
   // CheckCallToken with a log line naming the peer and method on refusal.
   grpc::Status Authenticate(grpc::CallbackServerContext* ctx, const char* method) const;
+  // A Replicate/Rebalance call waiting for the copies of `keys`.
+  struct TransferWait {
+    grpc::ServerUnaryReactor* reactor;
+    std::vector<std::string> keys;
+    std::function<void()> fill_response;
+    std::chrono::system_clock::time_point deadline;
+  };
+  // Answers the waits whose copies are done (or whose deadline passed).
+  void AnswerTransferWaits();
+  void WaitForTransfers(TransferWait wait);
 
   Options options_;
   SchedulerMetrics* metrics_;
@@ -87,6 +106,7 @@ class SchedulerService final : public v1::Scheduler::CallbackService {
   std::unique_ptr<SchedulerState> state_;
   std::unique_ptr<EventLoop> loop_;
   uint64_t batches_seen_ = 0;  // loop thread only
+  std::vector<TransferWait> transfer_waits_;  // loop thread only
   absl::flat_hash_map<ClientId, std::function<void()>> session_closers_;  // loop thread only
 };
 

@@ -82,6 +82,7 @@ void SchedulerState::Transition(Task* t, KeyStatus to) {
   }
 
   if (from == KeyStatus::kMemory) {
+    if (!transfers_.empty()) transfers_.erase(t);  // copies of it are moot
     for (Task* dep : t->dependents) {
       if (dep->status == KeyStatus::kWaiting) {
         ++dep->missing;
@@ -164,6 +165,20 @@ void SchedulerState::ComputeIfNeeded(Task* t) {
 // Puts a task in waiting, counting the dependencies not in memory and
 // queueing released ones for recomputation.
 void SchedulerState::EnterWaiting(Task* t) {
+  // Scattered data has no definition to run; a task rescheduled after its
+  // input erred (a scattered input lost meanwhile) inherits the error.
+  if (t->scattered) {
+    MarkErred(t, ScatteredDataLost(t));
+    return;
+  }
+  for (Task* d : t->deps) {
+    if (d->status != KeyStatus::kErred || d->error == nullptr) continue;
+    auto err = std::make_shared<ErrorInfo>(*d->error);
+    err->key = t->key;
+    if (err->cause_key.empty()) err->cause_key = d->key;
+    MarkErred(t, std::move(err));
+    return;
+  }
   Transition(t, KeyStatus::kWaiting);
   t->missing = 0;
   for (Task* d : t->deps) {
@@ -218,6 +233,10 @@ void SchedulerState::RemoveReplica(Task* t, Worker* w) {
 void SchedulerState::DataLost(Task* t) {
   if (t->status != KeyStatus::kMemory || !t->who_has.empty()) return;
   Transition(t, KeyStatus::kReleased);
+  if (t->scattered) {  // cannot be recomputed
+    MarkErred(t, ScatteredDataLost(t));
+    return;
+  }
   NotifyClients(t, KeyStatus::kWaiting);
   compute_candidates_.push_back(t);
 }
@@ -444,6 +463,7 @@ void SchedulerState::RemoveWorker(WorkerId id, const std::string& reason) {
   auto it = workers_.find(id);
   if (it == workers_.end()) return;
   Worker* w = it->second.get();
+  ForgetTransfers(w);
   std::vector<Task*> processing(w->processing.begin(), w->processing.end());
   std::sort(processing.begin(), processing.end(),
             [](Task* a, Task* b) { return a->seq < b->seq; });
@@ -574,6 +594,7 @@ void SchedulerState::MissingData(WorkerId id, const std::string& key,
   for (const auto& m : missing) {
     Task* d = Find(m.key);
     if (d == nullptr) continue;
+    if (!transfers_.empty()) TransferFailed(d, wit->second.get());
     for (const auto& address : m.workers) {
       auto holder = FindWorker(address);
       if (!holder) continue;
@@ -599,6 +620,7 @@ void SchedulerState::KeysAdded(WorkerId id, const std::vector<DepLocation>& keys
     Task* t = Find(k.key);
     if (t != nullptr && t->status == KeyStatus::kMemory) {
       AddReplica(t, wit->second.get(), t->nbytes);
+      if (!transfers_.empty()) TransferArrived(t, wit->second.get());
     } else {
       outbox_->FreeKeys(id, {k.key});
     }
@@ -641,6 +663,7 @@ int SchedulerState::Restart() {
   for (auto& [id, c] : clients_) c.wants.clear();
   no_worker_.clear();
   queued_.clear();
+  transfers_.clear();
   freed_workers_.clear();
   ready_.clear();
   release_candidates_.clear();

@@ -167,6 +167,33 @@ class SchedulerState {
   // Forgets every task (clients get cancelled events) and frees all data.
   int Restart();
 
+  // ---- cluster data operations (scheduler_data_ops.cc)
+  // Scatter: `client` pushed these values to the workers named itself and
+  // wants them. Each key goes to memory there (a new key is created with no
+  // definition; it errs, "scattered data lost", if every holder leaves).
+  // All or nothing; InvalidArgument names the key: empty key, negative
+  // size, none of its workers connected, a key that is a computed task.
+  absl::Status UpdateData(ClientId client, const std::vector<DepLocation>& keys);
+  // Asks workers to copy `keys` (all in memory) until each has `n` replicas
+  // among `workers` (names or addresses; empty: every worker not retiring;
+  // n == 0 or more than there are: one on each), and drops replicas beyond
+  // n. Returns the keys whose copies are on their way (see TransfersPending).
+  absl::StatusOr<std::vector<std::string>> Replicate(const std::vector<std::string>& keys,
+                                                     int n,
+                                                     const std::vector<std::string>& workers);
+  struct RebalanceResult {
+    int keys_moved = 0;
+    int64_t bytes_moved = 0;
+    std::vector<std::string> keys;  // moving now
+  };
+  // Moves keys (empty: every key in memory) from workers holding more than
+  // the mean bytes among `workers` to workers holding less; a sender's copy
+  // is dropped once the recipient confirms it.
+  absl::StatusOr<RebalanceResult> Rebalance(const std::vector<std::string>& keys,
+                                            const std::vector<std::string>& workers);
+  // True while a copy or move of any of `keys` is unconfirmed.
+  bool TransfersPending(const std::vector<std::string>& keys) const;
+
   // ---- queries
   struct WorkerView {
     WorkerId id;
@@ -192,6 +219,7 @@ class SchedulerState {
   uint64_t steal_requests() const { return steal_requests_; }
   uint64_t steals() const { return steals_; }
   size_t num_queued() const { return queued_.size(); }
+  size_t num_transfers() const { return transfers_.size(); }
   // Checks the invariants listed above; the first violation as an error.
   absl::Status Validate() const;
 
@@ -252,6 +280,25 @@ class SchedulerState {
   void RetryNoWorker();
   FunctionStats* StatsFor(const std::string& function_id);
   double EstimatedDuration(const Task* t) const;
+  // ---- scheduler_data_ops.cc
+  // A copy of `t` is to arrive at `to` (then `drop_from`, when set, frees
+  // its copy): one AcquireReplicas entry for `to` in *commands.
+  struct Transfer {
+    Worker* to;
+    Worker* drop_from;
+  };
+  using AcquireCommands = std::map<WorkerId, std::vector<DepLocation>>;
+  void StartTransfer(Task* t, Worker* to, Worker* drop_from, AcquireCommands* commands);
+  void SendAcquires(const AcquireCommands& commands);
+  // `w` confirmed (KeysAdded) or failed (MissingData) its copy of `t`.
+  void TransferArrived(Task* t, Worker* w);
+  void TransferFailed(Task* t, Worker* w);
+  // `w` is leaving: no copy goes to it, none is dropped from it.
+  void ForgetTransfers(Worker* w);
+  // The workers named (all running ones when empty), not retiring.
+  absl::StatusOr<std::vector<Worker*>> DataWorkers(const std::vector<std::string>& names) const;
+  std::shared_ptr<const ErrorInfo> ScatteredDataLost(const Task* t) const;
+  absl::Status ValidateTransfers() const;
 
   SchedulerOutbox* outbox_;
   Clock clock_;
@@ -268,6 +315,9 @@ class SchedulerState {
   absl::flat_hash_set<Task*> no_worker_;
   // Ready tasks waiting for room on a worker (status queued).
   std::set<Task*, RunsBefore> queued_;
+  // Copies being made by replicate/rebalance, by key (cleared when the key
+  // leaves memory).
+  absl::flat_hash_map<Task*, std::vector<Transfer>> transfers_;
   // Work lists filled by transitions and drained by Drain().
   std::vector<Task*> ready_;  // a heap, best first (see PushReady)
   std::vector<Task*> release_candidates_;

@@ -35,6 +35,9 @@ class RecordingOutbox : public SchedulerOutbox {
     steals.emplace_back(w, key);
   }
   void KeyEvent(ClientId c, const KeyEventOut& ev) override { events[c].push_back(ev); }
+  void AcquireReplicas(WorkerId w, const std::vector<DepLocation>& who_has) override {
+    for (const auto& loc : who_has) acquires[w].push_back(loc);
+  }
 
   std::vector<std::string> ComputeKeys(WorkerId w) const {
     std::vector<std::string> out;
@@ -61,6 +64,7 @@ class RecordingOutbox : public SchedulerOutbox {
   std::map<WorkerId, std::vector<std::string>> frees;
   std::map<ClientId, std::vector<KeyEventOut>> events;
   std::vector<std::pair<WorkerId, std::string>> steals;
+  std::map<WorkerId, std::vector<DepLocation>> acquires;
 };
 
 inline TaskDef Def(const std::string& key, std::vector<std::string> deps = {},

@@ -88,6 +88,9 @@ class SchedulerOutbox {
   virtual void CloseWorker(WorkerId worker, const std::string& reason) = 0;
   virtual void StealRequest(WorkerId worker, const std::string& key) = 0;
   virtual void KeyEvent(ClientId client, const KeyEventOut& event) = 0;
+  // Fetch these keys from the holders named and keep copies (replicate,
+  // rebalance); the worker answers with KeysAdded or MissingData.
+  virtual void AcquireReplicas(WorkerId worker, const std::vector<DepLocation>& who_has) = 0;
 };
 
 }  // namespace taskgrid::scheduler

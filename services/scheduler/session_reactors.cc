@@ -208,6 +208,18 @@ class ClientSessionReactor final
                              {m.cancel_keys().keys().begin(), m.cancel_keys().keys().end()},
                              m.cancel_keys().force());
             break;
+          case v1::ClientMessage::kUpdateData: {
+            // Scatter: the client pushed the values to the workers itself.
+            std::vector<DepLocation> keys;
+            keys.reserve(m.update_data().keys_size());
+            for (const auto& loc : m.update_data().keys()) keys.push_back(FromProto(loc));
+            absl::Status stored = state.UpdateData(h->id, keys);
+            v1::GraphAck* ack = out.AddClientEvent(h->id)->mutable_graph_ack();
+            ack->set_request_id(m.update_data().request_id());
+            ack->set_accepted(stored.ok());
+            if (!stored.ok()) ack->set_error(std::string(stored.message()));
+            break;
+          }
           case v1::ClientMessage::kSetSessionData:
             state.SetSessionData(h->id, m.set_session_data().name(),
                                  m.set_session_data().value());

@@ -93,6 +93,9 @@ void Worker::HandleCommands(v1::WorkerCommandBatch* batch) {
       case v1::WorkerCommand::kStealRequest:
         Steal(command.steal_request().key(), &out);
         break;
+      case v1::WorkerCommand::kAcquireReplicas:
+        AcquireReplicas(command.acquire_replicas(), &out);
+        break;
       case v1::WorkerCommand::kClose: {
         std::function<void(const std::string&)> handler;
         {
@@ -270,6 +273,13 @@ void Worker::OnFetched(FetchResult result) {
       waiters = std::move(f->second);
       fetching_.erase(f);
     }
+    if (replicas_wanted_.erase(result.key) > 0 && value == nullptr) {
+      auto m = std::make_unique<v1::WorkerMessage>();
+      v1::KeyLocation* loc = m->mutable_missing_data()->add_missing();
+      loc->set_key(result.key);
+      for (const std::string& holder : result.tried) loc->add_workers(holder);
+      out.messages.push_back(std::move(m));
+    }
     if (value != nullptr) {
       store_->Put(result.key, value, nbytes, /*spill=*/false);
       out.messages.push_back(KeysAddedMessage(result.key, nbytes));
@@ -354,6 +364,25 @@ void Worker::Steal(const std::string& key, Outcome* out) {
   out->messages.push_back(std::move(m));
 }
 
+void Worker::AcquireReplicas(const v1::AcquireReplicas& command, Outcome* out) {
+  for (const v1::KeyLocation& loc : command.who_has()) {
+    if (loc.key().empty()) continue;
+    if (std::optional<DataStore::KeyInfo> held = store_->Describe(loc.key())) {
+      out->messages.push_back(KeysAddedMessage(loc.key(), held->nbytes));
+      continue;
+    }
+    absl::MutexLock lock(&mu_);
+    replicas_wanted_.insert(loc.key());
+    // Already on its way for a task: its arrival is announced all the same.
+    if (!fetching_.try_emplace(loc.key()).second) continue;
+    FetchRequest request;
+    request.key = loc.key();
+    request.holders.assign(loc.workers().begin(), loc.workers().end());
+    request.nbytes = loc.nbytes();
+    out->fetches.push_back(std::move(request));
+  }
+}
+
 void Worker::Act(Outcome* out) {
   if (!out->messages.empty()) sink_->Send(std::move(out->messages));
   if (!out->ready.empty()) executor_->SubmitBatch(std::move(out->ready));
@@ -430,7 +459,7 @@ void Worker::FillHeartbeat(v1::WorkerHeartbeat* hb) {
 }
 
 std::vector<v1::KeyLocation> Worker::HandlePutData(
-    std::vector<std::pair<std::string, Value>> values) {
+    std::vector<std::pair<std::string, Value>> values, const std::string& client_id) {
   std::vector<v1::KeyLocation> stored;
   auto m = std::make_unique<v1::WorkerMessage>();
   for (auto& [key, value] : values) {
@@ -444,7 +473,7 @@ std::vector<v1::KeyLocation> Worker::HandlePutData(
     *m->mutable_keys_added()->add_keys() = loc;
     stored.push_back(std::move(loc));
   }
-  if (!stored.empty()) {
+  if (!stored.empty() && client_id.empty()) {
     std::vector<std::unique_ptr<v1::WorkerMessage>> messages;
     messages.push_back(std::move(m));
     sink_->Send(std::move(messages));

@@ -14,6 +14,13 @@
 //     is dropped, a running one finishes and its result is discarded
 //     unreported, unless a new ComputeTask for the key arrived meanwhile.
 //  StealRequest -> a task not yet started is dropped (stolen=true).
+//  AcquireReplicas -> each key not held is fetched from the holders named
+//     and stored (KeysAdded, as for any fetched key); a key no holder could
+//     serve gives MissingData with an empty task key. A key already held is
+//     confirmed with KeysAdded at once.
+//  PutData -> values a peer hands off are stored and announced (KeysAdded);
+//     values a client scattered are stored silently (the client tells the
+//     scheduler, so the two never disagree).
 //  close -> the close-request callback (the process shuts down).
 //
 // Task lifecycle: waiting (fetching deps) -> ready (queued) -> running ->
@@ -33,6 +40,7 @@
 
 #include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
 #include "absl/synchronization/mutex.h"
 #include "services/worker/data_store.h"
 #include "services/worker/function_registry.h"
@@ -71,8 +79,8 @@ class Worker final : public SessionHandler, public WorkerServiceHandler {
   void OnSchedulerLost() override;
 
   // WorkerServiceHandler.
-  std::vector<v1::KeyLocation> HandlePutData(
-      std::vector<std::pair<std::string, Value>> values) override;
+  std::vector<v1::KeyLocation> HandlePutData(std::vector<std::pair<std::string, Value>> values,
+                                             const std::string& client_id) override;
   void HandleStatus(v1::WorkerStatus* status) override;
 
   // Tasks accepted and not yet finished (waiting, ready or running).
@@ -101,6 +109,7 @@ class Worker final : public SessionHandler, public WorkerServiceHandler {
   void AcceptTask(v1::ComputeTask* command, Outcome* out);
   void FreeKeys(const v1::FreeKeys& command);
   void Steal(const std::string& key, Outcome* out);
+  void AcquireReplicas(const v1::AcquireReplicas& command, Outcome* out);
   void Act(Outcome* out);
 
   TaskExecutor::Item MakeReadyItem(std::unique_ptr<Task> task);
@@ -125,6 +134,9 @@ class Worker final : public SessionHandler, public WorkerServiceHandler {
   // Dependencies being fetched -> the tasks waiting for them.
   absl::flat_hash_map<std::string, std::vector<FetchWaiter>> fetching_ ABSL_GUARDED_BY(mu_);
   uint64_t next_task_id_ ABSL_GUARDED_BY(mu_) = 0;
+  // Keys being fetched as replicas (AcquireReplicas), whose failure the
+  // scheduler must hear about even when no task waits for them.
+  absl::flat_hash_set<std::string> replicas_wanted_ ABSL_GUARDED_BY(mu_);
   std::function<void(const std::string&)> on_close_request_ ABSL_GUARDED_BY(mu_);
 };
 

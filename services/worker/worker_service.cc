@@ -168,6 +168,7 @@ class WorkerService::PutDataReactor final : public grpc::ServerReadReactor<grpc:
                                                      "' is incomplete when key '", chunk.key,
                                                      "' starts"));
     }
+    if (!chunk.client_id.empty()) client_id_ = chunk.client_id;
     if (!receiver_) {
       if (chunk.key.empty()) return absl::InvalidArgumentError("PutData: chunk without a key");
       key_ = chunk.key;
@@ -202,7 +203,7 @@ class WorkerService::PutDataReactor final : public grpc::ServerReadReactor<grpc:
       return;
     }
     v1::PutDataResponse reply;
-    for (v1::KeyLocation& loc : handler->HandlePutData(std::move(values_))) {
+    for (v1::KeyLocation& loc : handler->HandlePutData(std::move(values_), client_id_)) {
       *reply.add_stored() = std::move(loc);
     }
     bool own = false;
@@ -214,6 +215,7 @@ class WorkerService::PutDataReactor final : public grpc::ServerReadReactor<grpc:
   grpc::ByteBuffer* response_;
   grpc::ByteBuffer buffer_;
   std::string key_;
+  std::string client_id_;  // who scattered the values ("" for a peer's handoff)
   std::optional<ChunkReceiver> receiver_;
   std::vector<std::pair<std::string, Value>> values_;
 };

@@ -31,9 +31,12 @@ namespace taskgrid::worker {
 class WorkerServiceHandler {
  public:
   virtual ~WorkerServiceHandler() = default;
-  // Stores values a client pushed and returns where they now are.
+  // Stores pushed values and returns where they now are. `client_id` is
+  // set (DataChunk.client_id) when a client scattered them: that client
+  // tells the scheduler (UpdateData); values a peer handed off (no
+  // client_id) are announced by this worker (KeysAdded).
   virtual std::vector<v1::KeyLocation> HandlePutData(
-      std::vector<std::pair<std::string, Value>> values) = 0;
+      std::vector<std::pair<std::string, Value>> values, const std::string& client_id) = 0;
   virtual void HandleStatus(v1::WorkerStatus* status) = 0;
 };
 

@@ -17,8 +17,9 @@ using ::testing::HasSubstr;
 
 class RecordingHandler : public WorkerServiceHandler {
  public:
-  std::vector<v1::KeyLocation> HandlePutData(
-      std::vector<std::pair<std::string, Value>> values) override {
+  std::vector<v1::KeyLocation> HandlePutData(std::vector<std::pair<std::string, Value>> values,
+                                             const std::string& client_id) override {
+    put_by = client_id;
     std::vector<v1::KeyLocation> out;
     for (auto& [key, value] : values) {
       v1::KeyLocation loc;
@@ -35,6 +36,7 @@ class RecordingHandler : public WorkerServiceHandler {
     status->set_keys_held(42);
   }
   std::vector<std::pair<std::string, Value>> put;
+  std::string put_by;
 };
 
 class WorkerServiceTest : public ::testing::Test {
@@ -160,6 +162,7 @@ TEST_F(WorkerServiceTest, PutDataStoresWholeValues) {
     ForEachChunk(EncodeValue(value), 1 << 20, [&, &key = key](const ChunkView& c) {
       v1::DataChunk chunk;
       chunk.set_key(key);
+      chunk.set_client_id("client:3");  // a scatter
       ChunkToProto(c, &chunk);
       return writer->Write(chunk);
     });
@@ -167,6 +170,7 @@ TEST_F(WorkerServiceTest, PutDataStoresWholeValues) {
   writer->WritesDone();
   grpc::Status status = writer->Finish();
   ASSERT_TRUE(status.ok()) << status.error_message();
+  EXPECT_EQ(handler_.put_by, "client:3");
   ASSERT_EQ(response.stored_size(), 2);
   EXPECT_EQ(response.stored(0).key(), "p1");
   EXPECT_EQ(response.stored(1).workers(0), "here:1");

@@ -358,10 +358,10 @@ TEST_F(WorkerTest, RegistrationDescribesTheWorker) {
   EXPECT_THAT(r.held_keys(0).workers(), ElementsAre("10.0.0.1:5000"));
 }
 
-TEST_F(WorkerTest, PutDataStoresAndAnnounces) {
+TEST_F(WorkerTest, PutDataStoresAndAnnouncesAHandoff) {
   std::vector<std::pair<std::string, Value>> values;
   values.emplace_back("p", Value::String("scattered"));
-  std::vector<v1::KeyLocation> stored = worker_->HandlePutData(std::move(values));
+  std::vector<v1::KeyLocation> stored = worker_->HandlePutData(std::move(values), "");
   ASSERT_EQ(stored.size(), 1u);
   EXPECT_THAT(stored[0].workers(), ElementsAre("10.0.0.1:5000"));
   EXPECT_EQ(*store_.Get("p"), Value::String("scattered"));
@@ -374,6 +374,45 @@ TEST_F(WorkerTest, PutDataStoresAndAnnounces) {
   EXPECT_EQ(status.keys_held(), 1);
   EXPECT_THAT(status.keys(), ElementsAre("p"));
   EXPECT_EQ(status.address(), "10.0.0.1:5000");
+}
+
+TEST_F(WorkerTest, PutDataFromAClientIsLeftToTheClientToAnnounce) {
+  std::vector<std::pair<std::string, Value>> values;
+  values.emplace_back("s", Value::Int(7));
+  ASSERT_EQ(worker_->HandlePutData(std::move(values), "client:1").size(), 1u);
+  EXPECT_EQ(*store_.Get("s"), Value::Int(7));
+  // A later message arrives first: nothing was sent for the scatter.
+  Handle({Compute("t", "inc", {Value::Int(1)})});
+  std::vector<v1::WorkerMessage> m = sink_.WaitFor(1);
+  EXPECT_TRUE(m[0].has_task_finished()) << m[0].DebugString();
+}
+
+TEST_F(WorkerTest, AcquireReplicasFetchesAndReportsEachKey) {
+  store_.Put("have", Value::Int(1));
+  v1::WorkerCommand c;
+  for (const char* key : {"have", "good", "bad"}) {
+    v1::KeyLocation* loc = c.mutable_acquire_replicas()->add_who_has();
+    loc->set_key(key);
+    loc->add_workers("10.0.0.2:5000");
+  }
+  Handle({c});
+  // Already held: confirmed at once; the others are fetched from the holder.
+  std::vector<v1::WorkerMessage> m = sink_.WaitFor(1);
+  ASSERT_TRUE(m[0].has_keys_added());
+  EXPECT_EQ(m[0].keys_added().keys(0).key(), "have");
+  std::vector<FetchRequest> requests = fetcher_.Requests();
+  ASSERT_EQ(requests.size(), 2u);
+  EXPECT_THAT(requests[0].holders, ElementsAre("10.0.0.2:5000"));
+  fetcher_.Complete("good", Value::Int(2), {"10.0.0.2:5000"});
+  fetcher_.Complete("bad", absl::NotFoundError("gone"), {"10.0.0.2:5000"});
+  m = sink_.WaitFor(3);
+  ASSERT_TRUE(m[1].has_keys_added());
+  EXPECT_EQ(m[1].keys_added().keys(0).key(), "good");
+  EXPECT_EQ(*store_.Get("good"), Value::Int(2));
+  ASSERT_TRUE(m[2].has_missing_data()) << m[2].DebugString();
+  EXPECT_EQ(m[2].missing_data().key(), "");
+  EXPECT_EQ(m[2].missing_data().missing(0).key(), "bad");
+  EXPECT_THAT(m[2].missing_data().missing(0).workers(), ElementsAre("10.0.0.2:5000"));
 }
 
 TEST_F(WorkerTest, CloseCommandCallsTheHandler) {
