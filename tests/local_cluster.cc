@@ -46,6 +46,24 @@ LocalCluster::~LocalCluster() {
   }
 }
 
+absl::Status LocalCluster::RestartScheduler(const std::vector<std::string>& extra_args) {
+  scheduler_->Signal(SIGKILL);
+  scheduler_->Wait(std::chrono::seconds(5));
+  const std::string port = scheduler_address_.substr(scheduler_address_.rfind(':') + 1);
+  std::vector<std::string> args = {BinaryPath("taskgrid-scheduler"), "--host", "127.0.0.1",
+                                   "--port", port, "--metrics-port", "0"};
+  args.insert(args.end(), options_.scheduler_args.begin(), options_.scheduler_args.end());
+  args.insert(args.end(), extra_args.begin(), extra_args.end());
+  // The old one's log stays for failure messages.
+  scheduler_ = std::make_unique<Subprocess>(
+      args, absl::StrCat(dir_, "/scheduler-", ++scheduler_restarts_));
+  if (!scheduler_->WaitForOutput("listening on", std::chrono::seconds(20))) {
+    return absl::UnavailableError("scheduler did not restart: " + scheduler_->Stderr());
+  }
+  stub_ = v1::Scheduler::NewStub(MakeChannel(scheduler_address_));
+  return absl::OkStatus();
+}
+
 absl::Status LocalCluster::Start() {
   std::vector<std::string> args = {BinaryPath("taskgrid-scheduler"), "--host", "127.0.0.1",
                                    "--port", "0", "--metrics-port", "0"};

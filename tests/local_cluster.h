@@ -34,6 +34,9 @@ class LocalCluster {
 
   // Starts the scheduler and the workers; waits until all registered.
   absl::Status Start();
+  // SIGKILLs the scheduler and starts a new one on the same port (its
+  // Options args plus `extra_args`); workers and clients reconnect.
+  absl::Status RestartScheduler(const std::vector<std::string>& extra_args = {});
   const std::string& scheduler_address() const { return scheduler_address_; }
   int scheduler_metrics_port() const { return scheduler_metrics_port_; }
   // Starts one more worker and returns its index.
@@ -61,6 +64,7 @@ class LocalCluster {
   std::unique_ptr<Subprocess> scheduler_;
   std::string scheduler_address_;
   int scheduler_metrics_port_ = 0;
+  int scheduler_restarts_ = 0;
   std::vector<WorkerProc> workers_;
   std::unique_ptr<v1::Scheduler::Stub> stub_;
 };

@@ -4,6 +4,7 @@
 
 #include <glog/logging.h>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "clients/cpp/as_completed.h"
 #include "common/grpc_util.h"
@@ -16,13 +17,21 @@ FutureState::FutureState(std::shared_ptr<ClientImpl> c, std::string k)
 FutureState::~FutureState() { client->Forget(this); }
 
 ClientImpl::ClientImpl(std::string scheduler_address)
-    : address_(std::move(scheduler_address)) {}
+    : address_(std::move(scheduler_address)) {
+  if (const char* env = std::getenv("TASKGRID_RECONNECT_TIMEOUT")) {
+    double seconds = 0;
+    if (absl::SimpleAtod(env, &seconds) && seconds >= 0) {
+      reconnect_timeout_ = absl::Seconds(seconds);
+    } else {
+      LOG(WARNING) << "ignoring TASKGRID_RECONNECT_TIMEOUT=\"" << env
+                   << "\": not a number of seconds >= 0";
+    }
+  }
+}
 
 ClientImpl::~ClientImpl() { Shutdown(); }
 
-absl::Status ClientImpl::Start(absl::Duration timeout) {
-  session_ = std::make_unique<client::SchedulerSession>(
-      MakeChannel(address_), static_cast<client::SessionListener*>(this));
+v1::ClientHello ClientImpl::BaseHello() const {
   v1::ClientHello hello;
   char host[256] = "localhost";
   gethostname(host, sizeof host - 1);
@@ -30,7 +39,13 @@ absl::Status ClientImpl::Start(absl::Duration timeout) {
   hello.set_api_version("v1");
   hello.set_session_name(session_options_.name);
   hello.set_linger_seconds(session_options_.linger_seconds);
-  session_->Start(hello);
+  return hello;
+}
+
+absl::Status ClientImpl::Start(absl::Duration timeout) {
+  session_ = std::make_unique<client::SchedulerSession>(
+      MakeChannel(address_), static_cast<client::SessionListener*>(this));
+  session_->Start(BaseHello());
 
   absl::MutexLock lock(&mu_);
   auto answered = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
@@ -51,11 +66,21 @@ absl::Status ClientImpl::Start(absl::Duration timeout) {
 
 void ClientImpl::Shutdown() {
   bool welcomed;
+  std::thread reconnecting;
   {
     absl::MutexLock lock(&mu_);
     if (shutting_down_) return;
     shutting_down_ = true;
     welcomed = welcomed_;
+    reconnecting = std::move(reconnect_thread_);
+    changed_.SignalAll();  // wakes the reconnect loop
+  }
+  if (reconnecting.joinable()) {
+    if (reconnecting.get_id() == std::this_thread::get_id()) {
+      reconnecting.detach();
+    } else {
+      reconnecting.join();
+    }
   }
   // A session that never got its welcome (Connect timed out) has nothing
   // to flush: cancel it at once rather than wait for a polite close.
@@ -97,6 +122,8 @@ void ClientImpl::OnEvents(v1::ClientEventBatch& batch) {
             client_id_ = ev.welcome().client_id();
             replay = ApplyWelcomeLocked(*ev.mutable_welcome());
             welcomed_ = true;
+          } else if (reconnecting_) {
+            attempt_welcomed_ = true;
           }
           break;
         case v1::ClientEvent::EVENT_NOT_SET:
@@ -154,7 +181,10 @@ FutureState* ClientImpl::ApplyKeyEvent(v1::KeyEvent& ev) {
       s->error = std::move(error);
     }
   }
-  if (IsDoneLocked(*s)) NotifyDoneLocked(s);
+  if (IsDoneLocked(*s)) {
+    ResolveLocked(s);
+    NotifyDoneLocked(s);
+  }
   return s;
 }
 
@@ -168,6 +198,7 @@ void ClientImpl::ApplyAck(v1::GraphAck& ack) {
   for (auto& [key, s] : states_) {
     if (s->request_id != ack.request_id() || s->state != v1::KEY_STATE_UNSPECIFIED) continue;
     s->rejected = rejected;
+    ResolveLocked(s);
     ++s->generation;
     NotifyDoneLocked(s);
   }
@@ -175,6 +206,16 @@ void ClientImpl::ApplyAck(v1::GraphAck& ack) {
 
 void ClientImpl::OnClosed(const grpc::Status& status) {
   absl::MutexLock lock(&mu_);
+  if (reconnecting_) {  // a failed reconnect attempt
+    attempt_closed_ = true;
+    changed_.SignalAll();
+    return;
+  }
+  if (closed_.ok() && welcomed_ && !shutting_down_ && ShouldReconnect(status) &&
+      reconnect_timeout_ > absl::ZeroDuration()) {
+    BeginReconnectLocked(status);
+    return;
+  }
   if (closed_.ok()) {
     if (!welcomed_) {
       closed_ = absl::UnavailableError(absl::StrCat(
@@ -201,6 +242,7 @@ void ClientImpl::Forget(FutureState* s) {
   // A newer state may have taken the key over while this one was dying;
   // then the key is still wanted.
   if (it == states_.end() || it->second != s) return;
+  ResolveLocked(s);
   states_.erase(it);
   if (s->rejected.ok() && session_ != nullptr) session_->AppendRelease(s->key);
 }

@@ -26,6 +26,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <google/protobuf/arena.h>
@@ -163,7 +164,9 @@ class ClientImpl : public std::enable_shared_from_this<ClientImpl>,
   const std::string address_;
   std::string client_id_;  // written once in Start, before it returns
   client::DataFetcher fetcher_;
-  std::unique_ptr<client::SchedulerSession> session_;
+  // Replaced (under mu_) when a reconnect succeeds; read it under mu_
+  // once Start returned.
+  std::shared_ptr<client::SchedulerSession> session_;
   std::atomic<uint64_t> next_request_id_{0};
 
   absl::Mutex mu_;
@@ -178,6 +181,38 @@ class ClientImpl : public std::enable_shared_from_this<ClientImpl>,
   bool shutting_down_ ABSL_GUARDED_BY(mu_) = false;
   // Set once the session has ended: why pending keys can't complete.
   absl::Status closed_ ABSL_GUARDED_BY(mu_);
+
+  // ---- reconnecting when the session drops (client_reconnect.cc)
+  // The session stream of a welcomed client ended without Shutdown: retry
+  // until reconnect_timeout_, re-declaring the keys it wants (hello) and
+  // sending again the graphs whose keys are still pending. Pending futures
+  // stay pending meanwhile.
+  static bool ShouldReconnect(const grpc::Status& status);
+  void BeginReconnectLocked(const grpc::Status& status) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void ReconnectLoop() ABSL_LOCKS_EXCLUDED(mu_);
+  // One attempt; true when welcomed and everything was sent again.
+  bool TryReconnect() ABSL_LOCKS_EXCLUDED(mu_);
+  // Name, API version and session fields of every hello.
+  v1::ClientHello BaseHello() const;
+  // `s` no longer needs its definition kept (done, rejected or dropped).
+  void ResolveLocked(FutureState* s) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // A Declare whose keys are not all resolved yet: its UpdateGraph
+  // messages as sent (framed), and the keys they want.
+  struct PendingGraph {
+    std::vector<std::string> parts;
+    std::vector<std::string> keys;  // declared and carried
+    size_t unresolved = 0;
+    bool complete = false;  // every part was sent
+  };
+  // By id: graphs go out again in the order they were first sent.
+  std::map<uint64_t, PendingGraph> pending_graphs_ ABSL_GUARDED_BY(mu_);
+  uint64_t next_graph_id_ ABSL_GUARDED_BY(mu_) = 0;
+  bool reconnecting_ ABSL_GUARDED_BY(mu_) = false;
+  bool attempt_welcomed_ ABSL_GUARDED_BY(mu_) = false;
+  bool attempt_closed_ ABSL_GUARDED_BY(mu_) = false;
+  std::thread reconnect_thread_ ABSL_GUARDED_BY(mu_);
+  // TASKGRID_RECONNECT_TIMEOUT (seconds; 0: fail at once), default 60.
+  absl::Duration reconnect_timeout_ = absl::Seconds(60);
 
   // ---- durable sessions
   // Records a resumed session's Welcome; true when it resumed one.

@@ -213,23 +213,37 @@ absl::StatusOr<std::vector<Future>> ClientImpl::Declare(std::vector<std::string>
   // scheduler's ack of the one kPartsInFlight before it, so neither side
   // holds the whole graph in parsed form at once.
   const bool windowed = parts.size() > kPartsInFlight;
+  // The messages are kept until every key they declare is resolved, to be
+  // sent again if the scheduler restarts meanwhile.
+  uint64_t graph_id = 0;
   {
     absl::MutexLock lock(&mu_);
     if (!closed_.ok()) return closed_;
+    graph_id = ++next_graph_id_;
+    PendingGraph graph;
     for (size_t p = 0; p < parts.size(); ++p) {
       ids[p] = NextRequestId();
       for (size_t w : wanted_by_part[p]) {
         bool fresh = false;
-        futures[w] = Future(AcquireLocked(wanted[w], ids[p], &fresh));
+        std::shared_ptr<FutureState> s = AcquireLocked(wanted[w], ids[p], &fresh);
         declare[w] = fresh;
         if (!fresh && independent) skip[w] = true;
+        if (fresh) {
+          ResolveLocked(s.get());
+          s->graph = graph_id;
+          ++graph.unresolved;
+          graph.keys.push_back(wanted[w]);
+        }
+        futures[w] = Future(std::move(s));
       }
       for (std::string& key : parts[p].carried) {
         if (!states_.contains(key)) carried[p].push_back(std::move(key));
       }
+      for (const std::string& key : carried[p]) graph.keys.push_back(key);
       if (request_ids != nullptr) request_ids->push_back(ids[p]);
       if (request_ids != nullptr || windowed) awaited_acks_[ids[p]];
     }
+    if (graph.unresolved > 0) pending_graphs_.emplace(graph_id, std::move(graph));
   }
 
   for (size_t p = 0; p < parts.size(); ++p) {
@@ -254,7 +268,18 @@ absl::StatusOr<std::vector<Future>> ClientImpl::Declare(std::vector<std::string>
         request_ids == nullptr) {
       continue;
     }
-    session_->Send(*msg);
+    std::string framed = client::FrameClientMessage(*msg);
+    absl::MutexLock lock(&mu_);  // against a reconnect swapping the session
+    if (auto g = pending_graphs_.find(graph_id); g != pending_graphs_.end()) {
+      g->second.parts.push_back(framed);
+    }
+    session_->SendFramed(std::move(framed));
+  }
+  {
+    absl::MutexLock lock(&mu_);
+    if (auto g = pending_graphs_.find(graph_id); g != pending_graphs_.end()) {
+      g->second.complete = true;
+    }
   }
   if (windowed && request_ids == nullptr) {
     absl::MutexLock lock(&mu_);

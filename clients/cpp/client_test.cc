@@ -270,13 +270,51 @@ TEST_F(ClientTest, WhenNoHolderServesTheKeyResultWaitsForTheRecompute) {
 }
 
 TEST_F(ClientTest, LosingTheSchedulerFailsPendingFuturesNamingIt) {
-  absl::StatusOr<Future> f = client_->Submit("sleep", {Value::Int(100)});
+  setenv("TASKGRID_RECONNECT_TIMEOUT", "0", 1);  // no reconnecting
+  auto client = Client::Connect(scheduler_server_.address());
+  unsetenv("TASKGRID_RECONNECT_TIMEOUT");
+  ASSERT_TRUE(client.ok());
+  absl::StatusOr<Future> f = (*client)->Submit("sleep", {Value::Int(100)});
   ASSERT_TRUE(scheduler_.NextUpdate().has_value());
   scheduler_.EndSession();
   absl::Status s = f->Result(kTimeout).status();
   EXPECT_EQ(s.code(), absl::StatusCode::kUnavailable);
   EXPECT_THAT(s.message(), HasSubstr(scheduler_server_.address()));
-  EXPECT_FALSE(client_->Submit("inc", {Value::Int(1)}).ok());
+  EXPECT_FALSE((*client)->Submit("inc", {Value::Int(1)}).ok());
+}
+
+TEST_F(ClientTest, LostSessionReconnectsReDeclaringHeldKeysAndResendingPendingTasks) {
+  Future held = SubmitAndComplete("inc", {Value::Int(1)}, Value::Int(2));
+  ASSERT_TRUE(held.Wait(kTimeout));
+  absl::StatusOr<Future> pending = client_->Submit("sleep", {Value::Int(100)});
+  std::optional<v1::UpdateGraph> first = scheduler_.NextUpdate();
+  ASSERT_TRUE(first.has_value());
+  scheduler_.EndSession();
+  // A new session: its hello wants the key in memory, and the pending
+  // task's update goes out again as it was.
+  std::optional<v1::UpdateGraph> again = scheduler_.NextUpdate();
+  ASSERT_TRUE(again.has_value());
+  EXPECT_EQ(again->SerializeAsString(), first->SerializeAsString());
+  std::vector<v1::ClientHello> hellos = scheduler_.hellos();
+  ASSERT_EQ(hellos.size(), 2u);
+  EXPECT_FALSE(hellos[0].reconnecting());
+  EXPECT_TRUE(hellos[1].reconnecting());
+  EXPECT_THAT(hellos[1].wanted_keys(), ElementsAre(held.key()));
+  EXPECT_FALSE(pending->done());  // still pending, not failed
+  // The new session completes it; the value held before is still served.
+  worker_.Put(pending->key(), Value::Int(100));
+  scheduler_.Memory(pending->key(), {worker_server_.address()});
+  EXPECT_EQ(pending->Result(kTimeout)->as_int(), 100);
+  EXPECT_EQ(held.Result(kTimeout)->as_int(), 2);
+  // Both resolved: a third session re-declares both and sends no task.
+  scheduler_.EndSession();
+  for (int i = 0; i < 1000 && scheduler_.hellos().size() < 3; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  ASSERT_EQ(scheduler_.hellos().size(), 3u);
+  EXPECT_THAT(scheduler_.hellos().back().wanted_keys(),
+              ::testing::UnorderedElementsAre(held.key(), pending->key()));
+  ExpectNothingSentBefore();
 }
 
 TEST_F(ClientTest, MapSendsOneUpdateAndSharesIdenticalItems) {

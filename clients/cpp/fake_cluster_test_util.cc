@@ -28,6 +28,7 @@ grpc::Status FakeScheduler::ClientSession(
     std::lock_guard<std::mutex> l(mu_);
     context_ = context;
     stream_ = stream;
+    hellos_.push_back(batch.messages(0).hello());
   }
   v1::ClientEventBatch welcome;
   welcome.add_events()->mutable_welcome()->set_client_id("client-7");
@@ -107,6 +108,11 @@ void FakeScheduler::State(const std::string& key, v1::KeyState state, v1::TaskEr
   ev->set_state(state);
   if (!error.message().empty() || !error.function().empty()) *ev->mutable_error() = error;
   Send(std::move(b));
+}
+
+std::vector<v1::ClientHello> FakeScheduler::hellos() {
+  std::lock_guard<std::mutex> l(mu_);
+  return hellos_;
 }
 
 void FakeScheduler::EndSession() {

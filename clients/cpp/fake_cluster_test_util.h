@@ -42,11 +42,14 @@ class FakeScheduler final : public v1::Scheduler::Service {
   void State(const std::string& key, v1::KeyState state, v1::TaskError error = {});
   // Ends the current session from the scheduler's side.
   void EndSession();
+  // The hello of every session opened so far, oldest first.
+  std::vector<v1::ClientHello> hellos();
 
  private:
   std::mutex mu_;
   std::condition_variable cv_;
   std::deque<v1::ClientMessage> received_;
+  std::vector<v1::ClientHello> hellos_;
   int batches_ = 0;
   grpc::ServerContext* context_ = nullptr;
   grpc::ServerReaderWriter<v1::ClientEventBatch, v1::ClientBatch>* stream_ = nullptr;

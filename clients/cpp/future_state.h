@@ -49,6 +49,9 @@ struct FutureState : std::enable_shared_from_this<FutureState> {
   uint64_t generation = 0;
   // The UpdateGraph that declared this key.
   uint64_t request_id = 0;
+  // The pending graph (ClientImpl::pending_graphs_) holding its definition,
+  // kept to send again after a scheduler restart; 0 once resolved.
+  uint64_t graph = 0;
   // AsCompleted iterators waiting for this key.
   std::vector<client::CompletionQueue*> listeners;
 };

@@ -57,7 +57,10 @@ void SchedulerSession::Start(const v1::ClientHello& hello) {
 }
 
 void SchedulerSession::Send(const v1::ClientMessage& msg) {
-  std::string framed = FrameClientMessage(msg);  // outside the lock: may be large
+  SendFramed(FrameClientMessage(msg));  // outside the lock: may be large
+}
+
+void SchedulerSession::SendFramed(std::string framed) {
   NextWrite next;
   {
     absl::MutexLock lock(&mu_);

@@ -57,6 +57,8 @@ class SchedulerSession : public grpc::ClientBidiReactor<grpc::ByteBuffer, grpc::
   void Start(const v1::ClientHello& hello);
   // Queues a message. Dropped once the stream closed.
   void Send(const v1::ClientMessage& msg);
+  // Queues a message framed by FrameClientMessage.
+  void SendFramed(std::string framed);
   // Queues a release of `key`; consecutive releases travel as one
   // ReleaseKeys message, so dropping many futures sends one message.
   void AppendRelease(const std::string& key);

@@ -34,7 +34,10 @@ constexpr char kUsage[] =
     "--client-linger SECONDS (600): a named client session (a gateway's) whose connection\n"
     "  drops keeps its keys this long for a new connection to resume it.\n"
     "--token-file FILE: every call needs 'authorization: Bearer TOKEN' with a token of FILE\n"
-    "  (one per line, '#' comments; reread on SIGHUP).\n";
+    "  (one per line, '#' comments; reread on SIGHUP).\n"
+    "Restart recovery: --orphan-grace SECONDS (30): results reconnecting workers hold that no\n"
+    "  client claims within it are freed; --recovery-hold SECONDS (2): after workers or clients\n"
+    "  report keys this scheduler does not know, ready tasks wait this long before placement.\n";
 
 // "1.1", "inf" -> a saturation factor; anything else (<= 0, NaN, text) is
 // an error naming the flag.
@@ -56,7 +59,8 @@ int main(int argc, char** argv) {
   InitLogging(argv[0]);
   auto flags = Flags::Parse(argc, argv,
                             {"host", "port", "metrics-port", "worker-timeout", "worker-saturation",
-                             "token-file", "client-linger"},
+                             "token-file", "orphan-grace", "recovery-hold",
+                             "client-linger"},
                             {"help", "work-stealing"});
   if (!flags.ok()) {
     std::cerr << "taskgrid-scheduler: " << flags.status().message() << "\n" << kUsage;
@@ -75,7 +79,9 @@ int main(int argc, char** argv) {
     std::cerr << "taskgrid-scheduler: flag --client-linger needs a number of seconds >= 0\n";
     return 2;
   }
-  for (const auto* v : {&port, &metrics_port, &worker_timeout}) {
+  auto orphan_grace = flags->GetInt("orphan-grace", 30);
+  auto recovery_hold = flags->GetInt("recovery-hold", 2);
+  for (const auto* v : {&port, &metrics_port, &worker_timeout, &orphan_grace, &recovery_hold}) {
     if (!v->ok()) {
       std::cerr << "taskgrid-scheduler: " << v->status().message() << "\n";
       return 2;
@@ -119,6 +125,12 @@ int main(int argc, char** argv) {
   }
   options.state.worker_timeout_seconds = static_cast<double>(*worker_timeout);
   options.state.default_linger = static_cast<double>(*client_linger);
+  if (*orphan_grace < 0 || *recovery_hold < 0) {
+    std::cerr << "taskgrid-scheduler: --orphan-grace and --recovery-hold must be >= 0\n";
+    return 2;
+  }
+  options.state.orphan_grace_seconds = static_cast<double>(*orphan_grace);
+  options.state.recovery_hold_seconds = static_cast<double>(*recovery_hold);
   scheduler::SchedulerService service(options, metrics.get());
 
   grpc::ServerBuilder builder;

@@ -23,8 +23,9 @@ std::string FunctionId(const TaskDef& d) {
 
 }  // namespace
 
-absl::Status SchedulerState::ValidateUpdate(
-    const std::vector<TaskDef>& tasks, const std::vector<std::string>& wanted) const {
+absl::Status SchedulerState::ValidateUpdate(const std::vector<TaskDef>& tasks,
+                                            const std::vector<std::string>& wanted,
+                                            bool adopt_unknown) const {
   absl::flat_hash_map<std::string_view, const TaskDef*> incoming;
   incoming.reserve(tasks.size());
   for (const TaskDef& d : tasks) {
@@ -55,7 +56,7 @@ absl::Status SchedulerState::ValidateUpdate(
                          " must be a finite number >= 0"));
       }
     }
-    if (const Task* existing = Find(d.key); existing != nullptr &&
+    if (const Task* existing = Find(d.key); existing != nullptr && !existing->adopted &&
         existing->run_spec != d.run_spec) {
       return absl::InvalidArgumentError(absl::StrCat(
           "task \"", d.key, "\" already exists with a different definition"));
@@ -67,14 +68,15 @@ absl::Status SchedulerState::ValidateUpdate(
         return absl::InvalidArgumentError(
             absl::StrCat("task \"", d.key, "\" depends on itself"));
       }
-      if (!incoming.contains(dep) && Find(dep) == nullptr) {
+      if ((!adopt_unknown || dep.empty()) && !incoming.contains(dep) && Find(dep) == nullptr) {
         return absl::InvalidArgumentError(absl::StrCat(
             "task \"", d.key, "\" depends on missing key \"", dep, "\""));
       }
     }
   }
   // Cycles can only run through new tasks: known tasks never depend on
-  // keys that did not exist when they were added. Iterative DFS, colours:
+  // keys that did not exist when they were added (adopted tasks, which
+  // have no dependencies yet, count as new). Iterative DFS, colours:
   // 0 unvisited, 1 on the stack, 2 done.
   absl::flat_hash_map<std::string_view, int> colour;
   colour.reserve(incoming.size());
@@ -91,7 +93,8 @@ absl::Status SchedulerState::ValidateUpdate(
       }
       const std::string& dep = def->dependencies[next++];
       auto in = incoming.find(dep);
-      if (in == incoming.end() || Find(dep) != nullptr) continue;
+      if (in == incoming.end()) continue;
+      if (const Task* known = Find(dep); known != nullptr && !known->adopted) continue;
       int& c = colour[dep];
       if (c == 1) {
         std::vector<std::string> cycle;
@@ -111,7 +114,7 @@ absl::Status SchedulerState::ValidateUpdate(
     }
   }
   for (const auto& key : wanted) {
-    if (!incoming.contains(key) && Find(key) == nullptr) {
+    if ((!adopt_unknown || key.empty()) && !incoming.contains(key) && Find(key) == nullptr) {
       return absl::InvalidArgumentError(
           absl::StrCat("wanted key \"", key, "\" is not in the graph"));
     }
@@ -126,13 +129,24 @@ absl::StatusOr<int> SchedulerState::UpdateGraph(ClientId client,
   if (!clients_.contains(client)) {
     return absl::FailedPreconditionError("unknown client session");
   }
-  if (absl::Status s = ValidateUpdate(tasks, wanted); !s.ok()) return s;
+  const bool adopt_unknown = recovering_clients_.contains(client);
+  if (absl::Status s = ValidateUpdate(tasks, wanted, adopt_unknown); !s.ok()) return s;
 
   // Create the new tasks first, then link dependencies (order-independent).
+  // Adopted tasks (known by key only, after a restart) get their
+  // definition here and are linked like new ones.
   std::vector<Task*> created(tasks.size(), nullptr);
+  std::vector<Task*> defined;
   for (size_t i = 0; i < tasks.size(); ++i) {
     TaskDef& d = tasks[i];
-    if (Find(d.key) != nullptr) continue;
+    if (Task* existing = Find(d.key); existing != nullptr) {
+      if (existing->adopted) {
+        DefineAdopted(existing, d, priority);
+        created[i] = existing;
+        defined.push_back(existing);
+      }
+      continue;
+    }
     auto t = std::make_unique<Task>();
     t->key = d.key;
     t->run_spec = std::move(d.run_spec);
@@ -150,6 +164,21 @@ absl::StatusOr<int> SchedulerState::UpdateGraph(ClientId client,
     created[i] = t.get();
     tasks_.emplace(created[i]->key, std::move(t));
   }
+  if (adopt_unknown) {
+    // A reconnecting client's keys the restarted scheduler never heard of:
+    // results a worker may still report.
+    bool unknown = false;
+    auto adopt = [&](const std::string& key) {
+      if (Find(key) != nullptr || key.empty()) return;
+      AdoptKey(key);
+      unknown = true;
+    };
+    for (const TaskDef& d : tasks) {
+      for (const auto& dep : d.dependencies) adopt(dep);
+    }
+    for (const auto& key : wanted) adopt(key);
+    if (unknown) StartRecoveryHold();
+  }
   int added = 0;
   for (size_t i = 0; i < tasks.size(); ++i) {
     Task* t = created[i];
@@ -163,6 +192,12 @@ absl::StatusOr<int> SchedulerState::UpdateGraph(ClientId client,
   }
   AssignGraphOrder(created);
   for (const auto& key : wanted) Want(client, Find(key));
+  // A defined task still awaiting its result is computed now; one in
+  // memory is kept only if needed.
+  for (Task* t : defined) {
+    compute_candidates_.push_back(t);
+    release_candidates_.push_back(t);
+  }
   // New tasks nobody needs are dropped at once.
   for (Task* t : created) {
     if (t != nullptr) forget_candidates_.push_back(t);

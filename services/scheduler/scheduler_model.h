@@ -62,6 +62,15 @@ struct Task {
   absl::InlinedVector<ClientId, 1> who_wants;
   std::shared_ptr<const ErrorInfo> error;
   std::unique_ptr<Restrictions> restrictions;
+  // Known only by key after a scheduler restart: a reconnecting worker
+  // reported holding it, or a reconnecting client re-declared it, before
+  // any client sent its definition (run_spec is empty, fn null). Never
+  // computed; a client's UpdateGraph with the key fills the definition in.
+  // Until claim_deadline it is kept even when nobody wants it.
+  bool adopted = false;
+  double claim_deadline = 0;
+  // A client wanted it: once released it is freed at once, as any result.
+  bool claimed = false;
 };
 
 struct Worker {

@@ -99,11 +99,16 @@ absl::Status SchedulerState::Validate() const {
       if (missing != t->missing) {
         return fail(absl::StrCat("missing ", t->missing, " != ", missing));
       }
-      if (missing == 0) return fail("waiting with every dependency in memory");
+      if (missing == 0 && !held_.contains(t)) {
+        return fail("waiting with every dependency in memory");
+      }
     }
     if (t->status == KeyStatus::kMemory) {
       if (t->who_has.empty()) return fail("in memory with no holder");
-      if (t->who_wants.empty() && t->waiters == 0) return fail("in memory but unwanted");
+      if (t->who_wants.empty() && t->waiters == 0 &&
+          !(t->adopted && !t->claimed && clock_() < t->claim_deadline)) {
+        return fail("in memory but unwanted");
+      }
     } else if (!t->who_has.empty()) {
       return fail("has holders but is not in memory");
     }
@@ -122,8 +127,14 @@ absl::Status SchedulerState::Validate() const {
       return fail("should have been forgotten");
     }
     if (t->status == KeyStatus::kReleased && (!t->who_wants.empty() || t->waiters > 0)) {
-      return fail("released although needed");
+      // Only a task known by key alone waits so, and never past its grace.
+      if (!t->adopted) return fail("released although needed");
+      if (!orphans_.contains(t)) return fail("adopted, needed, and given up on by no one");
     }
+    if (t->adopted && (t->fn != nullptr || !t->run_spec.empty() || !t->deps.empty())) {
+      return fail("adopted but has a definition");
+    }
+    if (t->adopted && NeedsDeps(t->status)) return fail("adopted but being computed");
     for (ClientId c : t->who_wants) {
       auto it = clients_.find(c);
       if (it == clients_.end() || !it->second.wants.contains(t)) {
@@ -153,6 +164,23 @@ absl::Status SchedulerState::Validate() const {
   for (const Task* t : queued_) {
     if (t->status != KeyStatus::kQueued) {
       return absl::InternalError("queue holds " + t->key + " which is not queued");
+    }
+  }
+  for (const Task* t : orphans_) {
+    const Task* known = Find(t->key);
+    if (known != t || !t->adopted) {
+      return absl::InternalError("orphan list holds " + t->key + " which is not adopted");
+    }
+  }
+  for (ClientId c : recovering_clients_) {
+    if (!clients_.contains(c)) {
+      return absl::InternalError(absl::StrCat("reconnected client ", c, " is gone"));
+    }
+  }
+  for (const Task* t : held_) {
+    const Task* known = Find(t->key);
+    if (known != t || t->status != KeyStatus::kWaiting || t->missing != 0) {
+      return absl::InternalError("held list holds " + t->key + " which is not ready");
     }
   }
   absl::flat_hash_map<WorkerId, size_t> steals;

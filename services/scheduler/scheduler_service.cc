@@ -51,6 +51,7 @@ void SchedulerService::Tick() {
   for (ClientId id : state_->ExpireDetachedSessions()) {
     LOG(INFO) << "client session " << id << " lingered past its time; its keys are released";
   }
+  state_->ExpireRecovery();
   if (metrics_ != nullptr) {
     SchedulerMetrics::Counts counts;
     counts.tasks_by_state = state_->CountsByStatus();

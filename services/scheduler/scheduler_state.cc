@@ -70,6 +70,7 @@ void SchedulerState::Transition(Task* t, KeyStatus to) {
   t->status = to;
   if (from == KeyStatus::kNoWorker) no_worker_.erase(t);
   if (from == KeyStatus::kQueued) queued_.erase(t);
+  if (from == KeyStatus::kWaiting && !held_.empty()) held_.erase(t);
 
   const bool needed_before = NeedsDeps(from);
   const bool needed_now = NeedsDeps(to);
@@ -120,7 +121,13 @@ void SchedulerState::Drain() {
       std::pop_heap(ready_.begin(), ready_.end(), RunsAfter);
       Task* t = ready_.back();
       ready_.pop_back();
-      if (t->status == KeyStatus::kWaiting && t->missing == 0) Place(t);
+      if (t->status == KeyStatus::kWaiting && t->missing == 0) {
+        if (Holding()) {
+          held_.insert(t);  // placed when the recovery hold ends
+        } else {
+          Place(t);
+        }
+      }
     } else if (!freed_workers_.empty()) {
       WorkerId id = freed_workers_.back();
       freed_workers_.pop_back();
@@ -148,6 +155,12 @@ void SchedulerState::ComputeIfNeeded(Task* t) {
   if (t->status != KeyStatus::kReleased) return;
   if (t->who_wants.empty() && t->waiters == 0) {
     forget_candidates_.push_back(t);
+    return;
+  }
+  // No definition to run: it waits for a worker to report it, or for a
+  // client to define it, until ExpireRecovery gives up on it.
+  if (t->adopted) {
+    orphans_.insert(t);
     return;
   }
   for (Task* d : t->deps) {
@@ -267,6 +280,11 @@ void SchedulerState::MarkErred(Task* root, std::shared_ptr<const ErrorInfo> erro
 void SchedulerState::MaybeRelease(Task* t) {
   if (t->status == KeyStatus::kForgotten) return;
   if (!t->who_wants.empty() || t->waiters > 0) return;
+  // An adopted result waits out its grace period for a client to claim it.
+  if (t->adopted && !t->claimed && t->status == KeyStatus::kMemory &&
+      clock_() < t->claim_deadline) {
+    return;
+  }
   switch (t->status) {
     case KeyStatus::kMemory: {
       for (Worker* w : t->who_has) {
@@ -311,6 +329,7 @@ void SchedulerState::Forget(Task* t) {
     }
   }
   --counts_[static_cast<int>(KeyStatus::kForgotten)];
+  if (t->adopted) orphans_.erase(t);
   auto it = tasks_.find(t->key);
   graveyard_.push_back(std::move(it->second));
   tasks_.erase(it);
@@ -335,6 +354,7 @@ void SchedulerState::Want(ClientId client, Task* t) {
   auto& c = clients_[client];
   if (!c.wants.insert(t).second) return;
   t->who_wants.push_back(client);
+  t->claimed = true;
   KeyEventOut ev;
   ev.key = t->key;
   if (t->status == KeyStatus::kMemory) {
@@ -377,6 +397,7 @@ void SchedulerState::RemoveClient(ClientId client) {
   if (it == clients_.end()) return;
   std::vector<Task*> wants(it->second.wants.begin(), it->second.wants.end());
   for (Task* t : wants) Unwant(client, t);
+  recovering_clients_.erase(client);
   if (!it->second.session_name.empty()) sessions_.erase(it->second.session_name);
   clients_.erase(it);
   Drain();
@@ -423,7 +444,9 @@ void SchedulerState::CancelKeys(ClientId client, const std::vector<std::string>&
 
 // ---------------------------------------------------------------- workers
 
-absl::StatusOr<WorkerId> SchedulerState::AddWorker(WorkerDef def) {
+absl::StatusOr<WorkerId> SchedulerState::AddWorker(WorkerDef def,
+                                                   const std::vector<DepLocation>& held,
+                                                   bool adopt_unknown) {
   for (Worker* w : worker_order_) {
     if (w->def.address == def.address) {
       return absl::AlreadyExistsError(
@@ -445,6 +468,7 @@ absl::StatusOr<WorkerId> SchedulerState::AddWorker(WorkerDef def) {
   worker_order_.push_back(w.get());
   workers_[id] = std::move(w);
   freed_workers_.push_back(id);
+  AdoptHeld(workers_[id].get(), held, adopt_unknown);
   RetryNoWorker();
   Drain();
   return id;
@@ -664,6 +688,9 @@ int SchedulerState::Restart() {
   no_worker_.clear();
   queued_.clear();
   transfers_.clear();
+  orphans_.clear();
+  held_.clear();
+  hold_until_ = 0;
   freed_workers_.clear();
   ready_.clear();
   release_candidates_.clear();

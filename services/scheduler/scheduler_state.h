@@ -73,6 +73,16 @@ class SchedulerState {
     // How long a named client session whose stream dropped keeps its keys
     // when its hello asked for no particular linger (--client-linger).
     double default_linger = 600.0;
+    // Scheduler restart recovery (see AddWorker's held keys and
+    // RedeclareKeys): a result a reconnecting worker holds that no client
+    // claims within this time is freed; a key a client re-declares that no
+    // worker reports within it errs.
+    double orphan_grace_seconds = 30.0;
+    // After a sign of a restart (a worker or client reporting keys this
+    // scheduler does not know), ready tasks wait this long before being
+    // placed, so workers still reconnecting can report what they hold
+    // instead of having it recomputed.
+    double recovery_hold_seconds = 2.0;
   };
   // Seconds on some monotonic scale.
   using Clock = std::function<double()>;
@@ -137,10 +147,26 @@ class SchedulerState {
   // Stores (empty value: erases) a record of the client's session.
   void SetSessionData(ClientId client, const std::string& name, std::string value);
   size_t num_detached_sessions() const;
+  // A client reconnecting after a scheduler restart wants these keys again
+  // (ClientHello.wanted_keys). Known keys are wanted as by UpdateGraph;
+  // unknown ones are remembered by key (adopted) until a worker reports
+  // holding them or a client defines them, and err after the grace period.
+  // The client is marked as reconnecting: its later updates may also
+  // depend on (or want) keys this scheduler does not know, adopted so too.
+  void RedeclareKeys(ClientId client, const std::vector<std::string>& keys);
 
   // ---- workers
   // AlreadyExists if a worker with the same address is connected.
-  absl::StatusOr<WorkerId> AddWorker(WorkerDef def);
+  // `held`: results the worker already holds (RegisterWorker.held_keys,
+  // after a scheduler restart or a lost connection). Known keys not yet in
+  // memory go to memory there without being (re)computed; unknown keys are
+  // adopted: kept until a client claims or defines them, freed after the
+  // grace period otherwise. Without `adopt_unknown` (a worker rejoining this
+  // same scheduler, which forgot those keys on purpose) they are freed.
+  absl::StatusOr<WorkerId> AddWorker(WorkerDef def,
+                                     const std::vector<DepLocation>& held = {},
+                                     bool adopt_unknown = true);
+  bool has_worker(WorkerId worker) const { return workers_.contains(worker); }
   void RemoveWorker(WorkerId worker, const std::string& reason);
   void Heartbeat(WorkerId worker, int64_t memory_bytes, int64_t spilled_bytes = 0,
                  bool paused = false);
@@ -164,6 +190,9 @@ class SchedulerState {
   void Balance();
   // Removes workers silent for longer than the timeout; returns them.
   std::vector<WorkerId> CheckWorkerTimeouts();
+  // Ends the recovery hold and the grace period of adopted keys once their
+  // time has come. Call periodically.
+  void ExpireRecovery();
   // Forgets every task (clients get cancelled events) and frees all data.
   int Restart();
 
@@ -220,6 +249,9 @@ class SchedulerState {
   uint64_t steals() const { return steals_; }
   size_t num_queued() const { return queued_.size(); }
   size_t num_transfers() const { return transfers_.size(); }
+  // Adopted keys still in their grace period; ready tasks held back.
+  size_t num_orphans() const { return orphans_.size(); }
+  size_t num_held() const { return held_.size(); }
   // Checks the invariants listed above; the first violation as an error.
   absl::Status Validate() const;
 
@@ -273,11 +305,23 @@ class SchedulerState {
   void Forget(Task* t);
   void Want(ClientId client, Task* t);
   void Unwant(ClientId client, Task* t);
+  // `adopt_unknown`: dependencies and wanted keys nobody defined are
+  // allowed (a reconnecting client's; they are adopted by key).
   absl::Status ValidateUpdate(const std::vector<TaskDef>& tasks,
-                              const std::vector<std::string>& wanted) const;
+                              const std::vector<std::string>& wanted,
+                              bool adopt_unknown) const;
   void NotifyClients(Task* t, KeyStatus status,
                      std::shared_ptr<const ErrorInfo> error = nullptr);
   void RetryNoWorker();
+  // ---- scheduler_recovery.cc
+  // A task known only by key (see Task::adopted), status released.
+  Task* AdoptKey(const std::string& key);
+  void AdoptHeld(Worker* w, const std::vector<DepLocation>& held, bool adopt_unknown);
+  // Gives an adopted task the definition a client sent.
+  void DefineAdopted(Task* t, TaskDef& d, int64_t priority);
+  // Keeps ready tasks from being placed for recovery_hold_seconds.
+  void StartRecoveryHold();
+  bool Holding() const { return hold_until_ > 0 && clock_() < hold_until_; }
   FunctionStats* StatsFor(const std::string& function_id);
   double EstimatedDuration(const Task* t) const;
   // ---- scheduler_data_ops.cc
@@ -318,6 +362,14 @@ class SchedulerState {
   // Copies being made by replicate/rebalance, by key (cleared when the key
   // leaves memory).
   absl::flat_hash_map<Task*, std::vector<Transfer>> transfers_;
+  // Adopted tasks in their grace period (scheduler_recovery.cc).
+  absl::flat_hash_set<Task*> orphans_;
+  // Clients that reconnected after a restart (see RedeclareKeys).
+  absl::flat_hash_set<ClientId> recovering_clients_;
+  // Ready tasks (waiting, missing == 0) not placed during a recovery hold,
+  // which lasts until hold_until_ (0: none).
+  absl::flat_hash_set<Task*> held_;
+  double hold_until_ = 0;
   // Work lists filled by transitions and drained by Drain().
   std::vector<Task*> ready_;  // a heap, best first (see PushReady)
   std::vector<Task*> release_candidates_;

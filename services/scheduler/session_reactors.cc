@@ -180,6 +180,13 @@ class ClientSessionReactor final
           LOG(INFO) << "client " << h->id << " (" << name << ") "
                     << (opened->resumed ? "resumed session \"" + req.session_name + "\""
                                         : std::string("connected"));
+          if (m.has_hello() && (m.hello().reconnecting() || m.hello().wanted_keys_size() > 0)) {
+            // Reconnecting after a scheduler restart.
+            state.RedeclareKeys(h->id, {m.hello().wanted_keys().begin(),
+                                        m.hello().wanted_keys().end()});
+            LOG(INFO) << "client " << h->id << " re-declared " << m.hello().wanted_keys_size()
+                      << " keys";
+          }
         }
         switch (m.msg_case()) {
           case v1::ClientMessage::kUpdateGraph: {
@@ -277,7 +284,15 @@ class WorkerSessionReactor final
       for (const auto& m : msgs->messages()) {
         if (m.has_register_()) {
           if (h->id != kNoWorker) continue;
-          auto id = state.AddWorker(WorkerDefFromRegister(m.register_()));
+          std::vector<DepLocation> held;
+          held.reserve(m.register_().held_keys_size());
+          for (const auto& loc : m.register_().held_keys()) held.push_back(FromProto(loc));
+          // The same scheduler it registered with before: it was cut off, and
+          // keys forgotten meanwhile are garbage, not results to adopt.
+          const bool rejoining =
+              !m.register_().previous_scheduler_id().empty() &&
+              m.register_().previous_scheduler_id() == svc->scheduler_id();
+          auto id = state.AddWorker(WorkerDefFromRegister(m.register_()), held, !rejoining);
           if (!id.ok()) {
             LOG(WARNING) << "refused worker " << m.register_().address() << ": "
                          << id.status();
@@ -296,8 +311,25 @@ class WorkerSessionReactor final
           ack->set_scheduler_id(svc->scheduler_id());
           ack->set_heartbeat_interval_seconds(svc->options().heartbeat_interval_seconds);
           LOG(INFO) << "worker " << h->address << " registered (id " << h->id << ", "
-                    << m.register_().nthreads() << " threads)";
+                    << m.register_().nthreads() << " threads"
+                    << (held.empty() ? std::string()
+                                     : ", holding " + std::to_string(held.size()) + " keys")
+                    << ")";
           continue;
+        }
+        if (h->id != kNoWorker && !state.has_worker(h->id)) {
+          // Removed meanwhile (missed heartbeats, e.g. paused or cut off):
+          // whatever this session still says is stale. The worker registers
+          // again as a new one and reports what it holds.
+          LOG(WARNING) << "worker " << h->address << " (id " << h->id
+                       << ") was removed; closing its old session so it registers again";
+          h->gone = true;
+          if (auto r = weak.lock()) {
+            r->Abort(grpc::Status(grpc::StatusCode::UNAVAILABLE,
+                                  "this worker was removed after missing its heartbeats; "
+                                  "register again"));
+          }
+          return;
         }
         if (h->id == kNoWorker) {
           LOG(WARNING) << "worker stream sent data before registering; closing it";

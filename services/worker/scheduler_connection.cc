@@ -116,6 +116,7 @@ void SchedulerConnection::OnAck(const v1::RegisterAck& ack) {
   {
     absl::MutexLock lock(&mu_);
     worker_id_ = ack.worker_id();
+    scheduler_id_ = ack.scheduler_id();
     if (ack.heartbeat_interval_seconds() > 0) {
       heartbeat_interval_ = absl::Seconds(ack.heartbeat_interval_seconds());
     }
@@ -201,9 +202,11 @@ void SchedulerConnection::SessionLoop() {
 
 bool SchedulerConnection::RunSession(v1::Scheduler::Stub* stub, bool log_failure) {
   auto session = std::make_unique<Session>(this);
+  v1::RegisterWorker registration = handler_->MakeRegistration();
   {
     absl::MutexLock lock(&mu_);
     if (stop_) return false;
+    registration.set_previous_scheduler_id(scheduler_id_);
     session_ = session.get();
     state_ = State::kRegistering;
     pending_.Clear();
@@ -215,7 +218,7 @@ bool SchedulerConnection::RunSession(v1::Scheduler::Stub* stub, bool log_failure
     session_done_ = false;
     session_error_.clear();
   }
-  session->Start(stub, handler_->MakeRegistration());
+  session->Start(stub, std::move(registration));
 
   // Wait for the end of the session, sending heartbeats meanwhile.
   const absl::Time started = absl::Now();

@@ -89,6 +89,8 @@ class SchedulerConnection final : public MessageSink {
   v1::WorkerBatch pending_ ABSL_GUARDED_BY(mu_);
   absl::Duration heartbeat_interval_ ABSL_GUARDED_BY(mu_);
   std::string worker_id_ ABSL_GUARDED_BY(mu_);
+  // Of the last RegisterAck; sent with the next registration.
+  std::string scheduler_id_ ABSL_GUARDED_BY(mu_);
   std::string closing_reason_ ABSL_GUARDED_BY(mu_);  // non-empty: send WorkerClosing
   // The live session (owned by the session thread) and its stream state.
   Session* session_ ABSL_GUARDED_BY(mu_) = nullptr;
