@@ -22,6 +22,8 @@ FULL_SIZES = {
     "transfer16": {"n": 16 << 20, "reps": 5},
     "transfer256": {"n": 256 << 20, "reps": 3},
     "memory": {"n": 200000},
+    "gateway_rest": {"n": 1000},
+    "gateway_grpc": {"n": 1000},
 }
 DASK_SIZE_OVERRIDES = {
     # 131k tasks at Dask's ~600 tasks/s default would take ~4 minutes.
@@ -38,6 +40,8 @@ QUICK_SIZES = {
     "transfer16": {"n": 16 << 20, "reps": 2},
     "transfer256": {"n": 256 << 20, "reps": 1},
     "memory": {"n": 10000},
+    "gateway_rest": {"n": 200},
+    "gateway_grpc": {"n": 200},
 }
 QUICK_DASK_SIZE_OVERRIDES = {
     "tree": {"n": 512},
@@ -45,13 +49,20 @@ QUICK_DASK_SIZE_OVERRIDES = {
 }
 
 WORKLOADS = ["memory", "latency", "map", "chain", "tree", "transfer16",
-             "transfer256"]
+             "transfer256", "gateway_rest", "gateway_grpc"]
+
+# Workloads through taskgrid-gateway (started beside the taskgrid cluster
+# for them). Dask.distributed has no such gateway: its cells read "n/a"
+# (its own client's submit->result is the "round trip" row).
+GATEWAY_WORKLOADS = ["gateway_rest", "gateway_grpc"]
 
 # Which driver workload a bench workload runs ("transfer16" and "transfer256"
 # are the same driver workload with different sizes).
 DRIVER_WORKLOAD = {w: w for w in WORKLOADS}
 DRIVER_WORKLOAD["transfer16"] = "transfer"
 DRIVER_WORKLOAD["transfer256"] = "transfer"
+DRIVER_WORKLOAD["gateway_rest"] = "gateway-rest"
+DRIVER_WORKLOAD["gateway_grpc"] = "gateway-grpc"
 
 # One table row per metric. better: "higher" (throughput) or "lower"
 # (latency, memory); the ratio column is always "how many times better
@@ -76,6 +87,14 @@ ROWS = [
         "higher", 2.0, 0.50, None),
     Row("memory", "bytes_per_task", "scheduler memory per held task", "bytes",
         "lower", 1000.0, 5700.0, None),
+    Row("gateway_rest", "p50_us", "gateway REST one-task job submit->result p50",
+        "us", "lower", None, None, None),
+    Row("gateway_rest", "p99_us", "gateway REST one-task job submit->result p99",
+        "us", "lower", None, None, None),
+    Row("gateway_grpc", "p50_us", "gateway gRPC one-task job submit->result p50",
+        "us", "lower", None, None, None),
+    Row("gateway_grpc", "p99_us", "gateway gRPC one-task job submit->result p99",
+        "us", "lower", None, None, None),
 ]
 
 

@@ -13,6 +13,7 @@ import signal
 import socket
 import subprocess
 import time
+import urllib.request
 
 DASK_PYTHON = "/usr/bin/python3"
 
@@ -108,15 +109,19 @@ class _LocalCluster(abc.ABC):
 
 
 class TaskgridCluster(_LocalCluster):
-    """taskgrid-scheduler + 2 taskgrid-worker --nthreads 1."""
+    """taskgrid-scheduler + 2 taskgrid-worker --nthreads 1, and with
+    `gateway` a taskgrid-gateway in front (gateway_http / gateway_grpc)."""
 
-    def __init__(self, build_dir, log_dir, bench_binary, workers=2):
+    def __init__(self, build_dir, log_dir, bench_binary, workers=2, gateway=False):
         self.build_dir = build_dir
         self.bench_binary = bench_binary
         self.n_workers = workers
+        self.with_gateway = gateway
         self.procs = _Processes(log_dir)
         self.address = None
         self.scheduler_pid = None
+        self.gateway_http = None
+        self.gateway_grpc = None
 
     def _start(self):
         port = free_port()
@@ -142,6 +147,31 @@ class TaskgridCluster(_LocalCluster):
         if out.returncode != 0:
             raise RuntimeError(
                 f"workers did not register: {out.stdout.strip()} {out.stderr.strip()}")
+        if self.with_gateway:
+            self._start_gateway()
+
+    def _start_gateway(self, timeout=30):
+        http_port, grpc_port = free_port(), free_port()
+        self.gateway_http = f"127.0.0.1:{http_port}"
+        self.gateway_grpc = f"127.0.0.1:{grpc_port}"
+        self.procs.start("taskgrid-gateway", [
+            find_binary(self.build_dir, "services/gateway", "taskgrid-gateway"),
+            self.address, "--host", "127.0.0.1", "--http-port", str(http_port),
+            "--grpc-port", str(grpc_port)])
+        # Ready: connected to the scheduler (its /readyz says so).
+        deadline = time.monotonic() + timeout
+        while True:
+            self.procs.check_alive()
+            try:
+                with urllib.request.urlopen(
+                        f"http://{self.gateway_http}/readyz", timeout=5) as r:
+                    if r.status == 200:
+                        return
+            except OSError:
+                pass
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"taskgrid-gateway not ready within {timeout} s")
+            time.sleep(0.1)
 
 
 class DaskCluster(_LocalCluster):

@@ -9,7 +9,7 @@ absent.
 import json
 import textwrap
 
-from bench_spec import ROWS
+from bench_spec import GATEWAY_WORKLOADS, ROWS
 
 SYSTEMS = ["taskgrid", "dask_default", "dask_best"]
 
@@ -79,7 +79,9 @@ def table_lines(results):
         cells = [row.label, row.unit]
         for system in SYSTEMS:
             entry = results.get(system, {}).get(row.workload)
-            if entry and "error" in entry:
+            if system != "taskgrid" and row.workload in GATEWAY_WORKLOADS:
+                cells.append("n/a")
+            elif entry and "error" in entry:
                 cells.append("error")
             else:
                 cells.append(fmt(metric(results, system, row), row.unit)
@@ -96,6 +98,10 @@ def table_lines(results):
     out.append("last column: how many times better taskgrid is than the better "
                "of the two Dask configurations (throughput: taskgrid / Dask; "
                "latency and memory: Dask / taskgrid); bigger is better for taskgrid.")
+    out.append("gateway rows: a one-task job through taskgrid-gateway (REST: POST + GET "
+               "result on one keep-alive connection; gRPC: SubmitJob + GetResult). "
+               "Dask.distributed has no gateway (n/a); compare with its client's own "
+               "round trip above.")
     return out
 
 
@@ -132,7 +138,7 @@ def draw_chart(results, path, title):
     panels = [
         ("throughput (tasks/s, log)", ["map", "chain", "tree"], True),
         ("worker->worker transfer (GB/s)", ["transfer16", "transfer256"], False),
-        ("round trip (us, log; lower is better)", ["latency"], True),
+        ("round trip (us, log; lower is better)", ["latency"] + GATEWAY_WORKLOADS, True),
         ("scheduler memory per held task (bytes; lower is better)", ["memory"], False),
     ]
     colors = {"taskgrid": "#1f77b4", "dask_default": "#ff7f0e", "dask_best": "#2ca02c"}

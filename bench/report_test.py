@@ -64,6 +64,16 @@ class OutputTest(unittest.TestCase):
         self.assertIn("error", text)
         self.assertIn("bigger is better", text)
 
+    def test_gateway_rows_are_taskgrid_only(self):
+        results = {"taskgrid": {"gateway_rest": {"p50_us": 900.0, "p99_us": 2000.0}},
+                   "dask_default": RESULTS["dask_default"]}
+        line = next(l for l in report.table_lines(results)
+                    if l.startswith("gateway REST one-task job submit->result p50"))
+        self.assertIn("900", line)
+        self.assertEqual(line.split().count("n/a"), 2)
+        row = ROW[("gateway_rest", "p50_us")]
+        self.assertIsNone(report.speedup(results, row))
+
     def test_json_and_chart_are_written(self):
         with tempfile.TemporaryDirectory() as tmp:
             json_path = os.path.join(tmp, "bench.json")

@@ -66,6 +66,9 @@ def run_system(name, cluster, driver_prefix, sizes, workloads, timeout, log):
         argv = driver_prefix + ["--scheduler", cluster.address,
                                 "--scheduler-pid", str(cluster.scheduler_pid)]
         argv += workload_args(workload, sizes)
+        if workload in bench_spec.GATEWAY_WORKLOADS:
+            argv += ["--gateway-http", cluster.gateway_http,
+                     "--gateway-grpc", cluster.gateway_grpc]
         result = run_driver(argv, timeout)
         results[workload] = result
         log(f"  {name:13s} {workload:12s} " + (
@@ -78,7 +81,8 @@ def run_system(name, cluster, driver_prefix, sizes, workloads, timeout, log):
 
 def run_taskgrid(args, sizes, workloads, log_dir, log):
     bench_bin = find_binary(args.build, "bench", "taskgrid-bench")
-    with TaskgridCluster(args.build, log_dir, bench_bin) as cluster:
+    gateway = any(w in bench_spec.GATEWAY_WORKLOADS for w in workloads)
+    with TaskgridCluster(args.build, log_dir, bench_bin, gateway=gateway) as cluster:
         log(f"taskgrid cluster at {cluster.address}")
         results = run_system("taskgrid", cluster, [bench_bin], sizes, workloads,
                              TASKGRID_TIMEOUT_S, log)
@@ -88,6 +92,10 @@ def run_taskgrid(args, sizes, workloads, log_dir, log):
 
 
 def run_dask(name, env, sizes, workloads, log_dir, log):
+    # Dask has no gateway: those rows read n/a.
+    workloads = [w for w in workloads if w not in bench_spec.GATEWAY_WORKLOADS]
+    if not workloads:
+        return {}
     with DaskCluster(log_dir, extra_env=env, tag=name) as cluster:
         log(f"{name} cluster at {cluster.address} {env or ''}")
         driver = [DASK_PYTHON, os.path.join(HERE, "dask_workloads.py")]

@@ -6,6 +6,8 @@
 //   taskgrid-bench --workload transfer --n 268435456 --reps 3
 //   taskgrid-bench --workload memory --n 200000 --scheduler-pid PID
 //   taskgrid-bench --workload wait-workers --n 2     # until 2 workers registered
+//   taskgrid-bench --workload gateway-rest --n 1000 --gateway-http 127.0.0.1:8787
+//   taskgrid-bench --workload gateway-grpc --n 1000 --gateway-grpc 127.0.0.1:8788
 //
 // Exit code 0 with the JSON line on success; 1 with the error on stderr.
 
@@ -20,6 +22,7 @@
 #include "absl/strings/str_join.h"
 #include "bench/bench_workloads.h"
 #include "bench/cluster_probe.h"
+#include "bench/gateway_workloads.h"
 #include "clients/cpp/client.h"
 #include "common/flags.h"
 
@@ -49,7 +52,8 @@ absl::Status WarmUp(Client& client) {
 
 int Main(int argc, char** argv) {
   absl::StatusOr<Flags> flags = Flags::Parse(
-      argc, argv, {"scheduler", "workload", "n", "reps", "scheduler-pid", "consumer"});
+      argc, argv, {"scheduler", "workload", "n", "reps", "scheduler-pid", "consumer",
+                   "gateway-http", "gateway-grpc"});
   if (!flags.ok()) return Fail(flags.status());
   const std::string address =
       ResolveSchedulerAddress(flags->GetString("scheduler", ""));
@@ -71,8 +75,35 @@ int Main(int argc, char** argv) {
     return 0;
   }
   if (workload.empty()) {
-    return Fail(absl::InvalidArgumentError(absl::StrCat(
-        "--workload is one of wait-workers, ", absl::StrJoin(WorkloadNames(), ", "))));
+    return Fail(absl::InvalidArgumentError(
+        absl::StrCat("--workload is one of wait-workers, gateway-rest, gateway-grpc, ",
+                     absl::StrJoin(WorkloadNames(), ", "))));
+  }
+  WorkloadOptions options;
+  options.n = *n;
+  options.reps = static_cast<int>(*reps);
+  options.scheduler_pid = static_cast<int>(*pid);
+  options.consumer = flags->GetString("consumer", options.consumer);
+  options.key_prefix = absl::StrCat(
+      "bench-", getpid(), "-",
+      std::chrono::system_clock::now().time_since_epoch().count());
+
+  if (workload == "gateway-rest" || workload == "gateway-grpc") {
+    const bool rest = workload == "gateway-rest";
+    const std::string gateway = flags->GetString(rest ? "gateway-http" : "gateway-grpc", "");
+    if (gateway.empty()) {
+      return Fail(absl::InvalidArgumentError(absl::StrCat(
+          workload, " needs --", rest ? "gateway-http" : "gateway-grpc", " HOST:PORT")));
+    }
+    absl::StatusOr<int64_t> leftover = probe.WaitUntilNoTasks(kDrainTimeout);
+    if (!leftover.ok()) return Fail(leftover.status());
+    absl::StatusOr<nlohmann::json> result =
+        rest ? RunGatewayRest(gateway, options) : RunGatewayGrpc(gateway, options);
+    if (!result.ok()) return Fail(result.status());
+    (*result)["workload"] = workload;
+    (*result)["leftover_tasks"] = *leftover;
+    std::cout << result->dump() << std::endl;
+    return 0;
   }
 
   absl::StatusOr<std::unique_ptr<Client>> client = Client::Connect(address);
@@ -83,14 +114,6 @@ int Main(int argc, char** argv) {
   leftover = probe.WaitUntilNoTasks(kDrainTimeout);
   if (!leftover.ok()) return Fail(leftover.status());
 
-  WorkloadOptions options;
-  options.n = *n;
-  options.reps = static_cast<int>(*reps);
-  options.scheduler_pid = static_cast<int>(*pid);
-  options.consumer = flags->GetString("consumer", options.consumer);
-  options.key_prefix = absl::StrCat(
-      "bench-", getpid(), "-",
-      std::chrono::system_clock::now().time_since_epoch().count());
   absl::StatusOr<nlohmann::json> result =
       RunWorkload(workload, **client, probe, options);
   if (!result.ok()) return Fail(result.status());

@@ -192,6 +192,9 @@ int Run(int argc, char** argv) {
   const size_t http_threads = static_cast<size_t>(settings->http_threads);
   // Event streams hold a thread each for their whole life.
   http->new_task_queue = [http_threads] { return new httplib::ThreadPool(http_threads); };
+  // Without it a keep-alive client's small requests and answers wait out
+  // Nagle + delayed ACK (~40 ms each).
+  http->set_tcp_nodelay(true);
   InstallRestServer(*http, RestContext{&jobs, &tokens, &metrics, &streams, settings->limits});
   const int http_port =
       settings->http_port == 0
