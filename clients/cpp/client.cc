@@ -152,6 +152,26 @@ void Client::SetKeyListener(KeyListener listener) {
 
 Future Client::FutureOf(const std::string& key) { return impl_->FutureOf(key); }
 
+absl::StatusOr<std::vector<Future>> Client::Scatter(std::vector<Value> values,
+                                                    const ScatterOptions& opts) {
+  return impl_->Scatter(std::move(values), opts);
+}
+
+absl::Status Client::Replicate(const std::vector<Future>& futures, int n,
+                               const std::vector<std::string>& workers) {
+  return impl_->Replicate(futures, n, workers);
+}
+
+absl::StatusOr<int> Client::Rebalance(const std::vector<Future>& futures,
+                                      const std::vector<std::string>& workers) {
+  return impl_->Rebalance(futures, workers);
+}
+
+absl::StatusOr<std::map<std::string, std::vector<std::string>>> Client::WhoHas(
+    const std::vector<Future>& futures) {
+  return impl_->WhoHas(futures);
+}
+
 bool Client::resumed() const { return impl_->resumed(); }
 
 std::vector<std::string> Client::ResumedKeys() const { return impl_->ResumedKeys(); }

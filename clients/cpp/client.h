@@ -57,6 +57,19 @@ struct SubmitOptions {
   ValueMap kwargs;
 };
 
+// Options of Scatter, as in distributed.Client.scatter.
+struct ScatterOptions {
+  // Keys of the values, one each; empty: "<type>-<hash of the value>" (with
+  // `hash`) or "<type>-<unique token>".
+  std::vector<std::string> keys;
+  bool hash = true;
+  // Workers (addresses or names) to put the values on, round robin; empty:
+  // every worker not retiring.
+  std::vector<std::string> workers;
+  // Every value on every chosen worker.
+  bool broadcast = false;
+};
+
 class Future {
  public:
   Future() = default;
@@ -130,6 +143,26 @@ class Client {
   // SubmitGraph + Gather.
   absl::StatusOr<std::vector<Value>> Get(std::vector<v1::TaskSpec> tasks,
                                          const std::vector<std::string>& keys);
+  // Puts values on workers straight from this client (Worker.PutData; the
+  // scheduler only learns where they are) and wants them: Futures in the
+  // order of `values`, already done. Scattered data is never recomputed: if
+  // every worker holding it leaves, its future errs ("scattered data lost").
+  absl::StatusOr<std::vector<Future>> Scatter(std::vector<Value> values,
+                                              const ScatterOptions& opts = {});
+  // Waits for the futures, then has the cluster copy their values until each
+  // has `n` replicas (0: one on every worker) among `workers` (empty: all);
+  // returns once the copies are confirmed.
+  absl::Status Replicate(const std::vector<Future>& futures, int n = 0,
+                         const std::vector<std::string>& workers = {});
+  // Moves data from workers holding more than the mean to workers holding
+  // less (only the futures' keys when given); returns the keys moved, once
+  // the moves are confirmed.
+  absl::StatusOr<int> Rebalance(const std::vector<Future>& futures = {},
+                                const std::vector<std::string>& workers = {});
+  // Key -> addresses of the workers holding it (every key in memory when
+  // `futures` is empty), asked of the scheduler.
+  absl::StatusOr<std::map<std::string, std::vector<std::string>>> WhoHas(
+      const std::vector<Future>& futures = {});
   // Futures in the order they finish.
   class AsCompleted {
    public:

@@ -43,8 +43,10 @@ v1::ClientHello ClientImpl::BaseHello() const {
 }
 
 absl::Status ClientImpl::Start(absl::Duration timeout) {
+  std::shared_ptr<grpc::Channel> channel = MakeChannel(address_);
+  scheduler_ = v1::Scheduler::NewStub(channel);
   session_ = std::make_unique<client::SchedulerSession>(
-      MakeChannel(address_), static_cast<client::SessionListener*>(this));
+      channel, static_cast<client::SessionListener*>(this));
   session_->Start(BaseHello());
 
   absl::MutexLock lock(&mu_);

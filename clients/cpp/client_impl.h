@@ -40,6 +40,7 @@
 #include "clients/cpp/data_fetch.h"
 #include "clients/cpp/future_state.h"
 #include "clients/cpp/session.h"
+#include "taskgrid/v1/scheduler.grpc.pb.h"
 #include "taskgrid/v1/scheduler.pb.h"
 
 namespace taskgrid {
@@ -73,6 +74,17 @@ class ClientImpl : public std::enable_shared_from_this<ClientImpl>,
                                                   int64_t priority);
   Future FutureOf(const std::string& key);
   absl::Status CancelKeys(const std::vector<std::string>& keys, bool force);
+
+  // ---- cluster data operations (client_data.cc)
+  absl::StatusOr<std::vector<Future>> Scatter(std::vector<Value> values,
+                                              const ScatterOptions& opts) ABSL_LOCKS_EXCLUDED(mu_);
+  absl::Status Replicate(const std::vector<Future>& futures, int n,
+                         const std::vector<std::string>& workers) ABSL_LOCKS_EXCLUDED(mu_);
+  absl::StatusOr<int> Rebalance(const std::vector<Future>& futures,
+                                const std::vector<std::string>& workers)
+      ABSL_LOCKS_EXCLUDED(mu_);
+  absl::StatusOr<std::map<std::string, std::vector<std::string>>> WhoHas(
+      const std::vector<Future>& futures) ABSL_LOCKS_EXCLUDED(mu_);
 
   // ---- durable sessions (client_session_data.cc)
   // REQUIRES: before Start.
@@ -161,12 +173,24 @@ class ClientImpl : public std::enable_shared_from_this<ClientImpl>,
   // Parts of a split graph sent before waiting for an ack.
   static constexpr size_t kPartsInFlight = 2;
 
+  // ---- client_data.cc
+  // Addresses of the workers named (every worker not retiring when empty).
+  absl::StatusOr<std::vector<std::string>> ScatterTargets(const std::vector<std::string>& names);
+  // Keys of futures of this client, after waiting for them to be in memory.
+  absl::StatusOr<std::vector<std::string>> KeysInMemory(const std::vector<Future>& futures)
+      ABSL_LOCKS_EXCLUDED(mu_);
+  // The holders the scheduler knows for `key` now (empty on error).
+  std::vector<std::string> AskWhoHas(const std::string& key);
+
   const std::string address_;
   std::string client_id_;  // written once in Start, before it returns
   client::DataFetcher fetcher_;
   // Replaced (under mu_) when a reconnect succeeds; read it under mu_
   // once Start returned.
   std::shared_ptr<client::SchedulerSession> session_;
+  // Unary calls (WhoHas, ClusterInfo, Replicate...); set in Start.
+  std::unique_ptr<v1::Scheduler::Stub> scheduler_;
+  std::atomic<uint64_t> scatter_cursor_{0};  // round robin over workers
   std::atomic<uint64_t> next_request_id_{0};
 
   absl::Mutex mu_;

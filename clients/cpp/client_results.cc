@@ -1,5 +1,7 @@
 // ClientImpl: turning key states into values or errors (Result, Gather).
 
+#include <algorithm>
+
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
 #include "clients/cpp/client_impl.h"
@@ -74,6 +76,15 @@ absl::StatusOr<Value> ClientImpl::Result(const FutureState& s, absl::Time deadli
       generation = s.generation;
     }
     for (const std::string& address : holders) {
+      absl::StatusOr<Value> v = std::move(fetcher_.Fetch(address, {s.key}, ToChrono(deadline))[0]);
+      if (v.ok()) return v;
+      last_error = v.status();
+    }
+    // The holders this client was told about may have left while copies
+    // live on elsewhere (a retired worker's handoff, replicas): ask the
+    // scheduler who holds the key now before waiting for its next word.
+    for (const std::string& address : AskWhoHas(s.key)) {
+      if (std::find(holders.begin(), holders.end(), address) != holders.end()) continue;
       absl::StatusOr<Value> v = std::move(fetcher_.Fetch(address, {s.key}, ToChrono(deadline))[0]);
       if (v.ok()) return v;
       last_error = v.status();

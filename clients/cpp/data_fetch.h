@@ -45,8 +45,11 @@ class DataFetcher {
   std::vector<std::vector<absl::StatusOr<Value>>> FetchGroups(
       const std::vector<Group>& groups, Deadline deadline);
 
- private:
+  // The kept stub of the worker at `address` (also used to push data);
+  // valid as long as this object.
   v1::Worker::Stub* StubFor(const std::string& address) ABSL_LOCKS_EXCLUDED(mu_);
+
+ private:
 
   absl::Mutex mu_;
   std::string requester_ ABSL_GUARDED_BY(mu_);
