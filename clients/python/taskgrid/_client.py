@@ -17,7 +17,7 @@ import weakref
 
 import grpc
 
-from taskgrid import _auth, _dask, _tasks
+from taskgrid import _auth, _dask, _scatter, _tasks
 from taskgrid._errors import FutureLost
 from taskgrid._future import CANCELLED, ERROR, FINISHED, LOST, PENDING, Future, _KeyState
 from taskgrid._session import Session
@@ -75,6 +75,7 @@ class Client:
         self._acks = {}      # request_id -> keys of an update not yet acknowledged
         self._request_ids = itertools.count(1)
         self._worker_stubs = {}
+        self._scatter_next = 0  # round robin over workers across scatters
         self._callbacks = concurrent.futures.ThreadPoolExecutor(1, "taskgrid-callbacks")
         self._welcome = threading.Event()
         self._closed = False
@@ -311,8 +312,12 @@ class Client:
                 timeout=None, asynchronous=None):
         """Puts local data on the cluster; returns futures (same structure).
 
-        The values travel in the graph update as tasks of the builtin
-        `identity` function (the scheduler admits no client-pushed data yet).
+        The values go from this client straight to the workers
+        (Worker.PutData): round robin over `workers` (default: every
+        worker), or onto each of them with broadcast=True; the scheduler
+        only learns where they are. Scattered data cannot be recomputed: if
+        every worker holding it leaves, its future errs. Transfers are
+        always direct, whatever `direct` says.
         """
         def key_of(x):
             name = type(x).__name__
@@ -324,14 +329,93 @@ class Client:
             items = [(key_of(x), x) for x in data]
         else:
             items = [(key_of(data), data)]
-        specs = [_tasks.data_task(k, v, workers=workers) for k, v in items
-                 if not self._held(k)]
-        futures = self._update_graph(specs, [k for k, _ in items])
+        futures = self._scatter_items(items, workers, broadcast, timeout)
         if isinstance(data, dict):
             return dict(zip(data, futures))
         if isinstance(data, (list, tuple, set, frozenset)):
             return type(data)(futures) if not isinstance(data, (set, frozenset)) else futures
         return futures[0]
+
+    def _scatter_targets(self, workers):
+        """Addresses of the workers to scatter to."""
+        info = self._scheduler.ClusterInfo(scheduler_pb2.ClusterInfoRequest())
+        if not workers:
+            out = [w.address for w in info.workers if w.status != "retiring"]
+        else:
+            out = []
+            for name in [workers] if isinstance(workers, str) else workers:
+                wanted = _tasks.strip_scheme(name)
+                found = [w.address for w in info.workers if wanted in (w.address, w.name)]
+                if not found:
+                    raise ValueError("scatter: no connected worker named or at %s" % name)
+                out.append(found[0])
+        if not out:
+            raise ValueError("scatter: no worker to put the data on")
+        return out
+
+    def _scatter_items(self, items, workers, broadcast, timeout):
+        """Pushes [(key, value)] to workers, tells the scheduler, and returns
+        the futures once the scheduler has them in memory."""
+        targets = self._scatter_targets(workers)
+        rid = next(self._request_ids)
+        to_push, seen = [], set()
+        with self._lock:
+            for key, value in items:
+                if key in seen or self._held(key):
+                    continue  # this client has it already
+                seen.add(key)
+                state = self._states.get(key)
+                if state is not None:  # erred or cancelled before: starts over
+                    state.status, state.error = PENDING, None
+                    state.event.clear()
+                to_push.append((key, value))
+            futures = [Future(key, self) for key, _ in items]
+            if to_push:
+                self._acks[rid] = [key for key, _ in to_push]
+            start = self._scatter_next
+            self._scatter_next += len(to_push)
+        if not to_push:
+            return futures
+        plan = {}
+        for j, (key, value) in enumerate(to_push):
+            data = _scatter.encode(value)
+            for address in targets if broadcast else [targets[(start + j) % len(targets)]]:
+                plan.setdefault(address, []).append((key, data))
+        requester = "client:%s" % self.id
+
+        def push_to(address):
+            try:
+                return address, _scatter.push(self._worker_stub(address), plan[address],
+                                              requester, timeout), None
+            except grpc.RpcError as e:
+                return address, [], e
+
+        with concurrent.futures.ThreadPoolExecutor(min(8, len(plan))) as pool:
+            results = list(pool.map(push_to, plan))
+        located, failure = {}, None
+        for address, stored, error in results:
+            if error is not None:
+                failure = failure or "%s: %s" % (address, error.details())
+                continue
+            for loc in stored:
+                entry = located.setdefault(loc.key, common_pb2.KeyLocation(key=loc.key,
+                                                                           nbytes=loc.nbytes))
+                entry.workers.append(address)
+        if located:
+            # What was stored is announced even when a worker failed, so
+            # that dropping the futures frees it on the workers.
+            self._session.send(scheduler_pb2.ClientMessage(update_data=scheduler_pb2.UpdateData(
+                request_id=rid, keys=list(located.values()))))
+        else:
+            with self._lock:
+                self._acks.pop(rid, None)
+        if failure is not None:
+            raise OSError("scatter: a worker did not store the data (%s)" % failure)
+        for f in futures:
+            f._wait(timeout)
+            if f._state.status != FINISHED:
+                raise f._exception_now()
+        return futures
 
     def cancel(self, futures, asynchronous=None, force=False):
         """Cancels the futures' tasks (and, with force, for other clients)."""
@@ -530,6 +614,34 @@ class Client:
             keys = [f.key if isinstance(f, Future) else f for f in futures]
         found = self._who_has_raw(keys)
         return {k: ["tcp://" + w for w in found.get(k, [])] for k in (keys or found)}
+
+    def _keys_in_memory(self, futures):
+        """The keys of the futures, once they are finished."""
+        futures = [futures] if isinstance(futures, Future) else list(futures)
+        for f in futures:
+            f._state.event.wait()
+            if f._state.status != FINISHED:
+                raise f._exception_now()
+        return [f.key for f in futures]
+
+    def replicate(self, futures, n=None, workers=None, branching_factor=2, **kwargs):
+        """Copies the futures' data until each key has `n` replicas (default:
+        one on every worker) among `workers`; returns once they are made."""
+        keys = self._keys_in_memory(futures)
+        if keys:
+            self._scheduler.Replicate(scheduler_pb2.ReplicateRequest(
+                keys=keys, n=int(n or 0),
+                workers=[_tasks.strip_scheme(w) for w in workers or []]))
+
+    def rebalance(self, futures=None, workers=None, **kwargs):
+        """Moves data from workers holding more than the mean to workers
+        holding less (only the futures' keys when given); returns once the
+        moves are done."""
+        keys = [] if futures is None else self._keys_in_memory(futures)
+        if futures is not None and not keys:
+            return
+        self._scheduler.Rebalance(scheduler_pb2.RebalanceRequest(
+            keys=keys, workers=[_tasks.strip_scheme(w) for w in workers or []]))
 
     def scheduler_info(self):
         """The cluster as distributed reports it: workers keyed by address."""

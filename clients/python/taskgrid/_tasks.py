@@ -128,7 +128,8 @@ def python_task(key, func, args, kwargs, **options):
 
 
 def data_task(key, data, **options):
-    """A task holding `data` (scatter): the builtin identity of its Value."""
+    """A task holding `data` (a literal in a graph): the builtin identity of
+    its Value."""
     spec = common_pb2.TaskSpec(key=key, runtime="builtin", function="identity")
     spec.args.append(to_value(data))
     return apply_options(spec, **options)

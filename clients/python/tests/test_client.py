@@ -229,6 +229,35 @@ def test_scatter(c):
     assert back.dtype == np.float32 and (back == arr).all()
 
 
+def test_scatter_goes_to_the_workers_asked(c, addresses):
+    bob, alice = addresses["bob"], addresses["alice"]
+    [f] = c.scatter(["only on bob"], workers=["bob"])
+    assert c.who_has(f)[f.key] == [bob]
+    assert f.result() == "only on bob" and f.status == "finished"
+    g = c.scatter("on every worker", broadcast=True)
+    assert sorted(c.who_has(g)[g.key]) == sorted([alice, bob])
+    assert c.submit(lambda s: s.upper(), g).result() == "ON EVERY WORKER"
+    with pytest.raises(ValueError, match="no connected worker"):
+        c.scatter([1], workers=["nobody:1"])
+
+
+def test_replicate_and_rebalance(c, addresses):
+    bob, alice = addresses["bob"], addresses["alice"]
+    xs = c.scatter(["replica-%d" % i for i in range(6)], workers=[alice])
+    c.replicate(xs, n=2)
+    assert all(sorted(c.who_has(x)[x.key]) == sorted([alice, bob]) for x in xs)
+    c.replicate(xs, n=1)
+    assert all(len(c.who_has(x)[x.key]) == 1 for x in xs)
+    # 2 MB piled on bob: rebalancing them moves some to alice, none copied.
+    ys = c.scatter([bytes([i]) * 200000 for i in range(10)], workers=[bob])
+    c.rebalance(ys)
+    holders = [c.who_has(y)[y.key] for y in ys]
+    assert all(len(h) == 1 for h in holders)
+    on_alice = sum(h == [alice] for h in holders)
+    assert 3 <= on_alice <= 7, holders
+    assert c.gather(ys) == [bytes([i]) * 200000 for i in range(10)]
+
+
 def test_numpy_and_python_values_round_trip(c):
     for value in [None, True, 3, 2.5, "text", b"bytes", [1, [2]], {"a": 1},
                   (1, 2), {1: "x"}, np.float32(1.5), np.arange(12).reshape(3, 4)]:

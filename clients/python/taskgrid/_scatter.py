@@ -1,0 +1,39 @@
+"""Scatter's bulk path: values go from this client straight to the workers
+with Worker.PutData, chunked like the workers' own streams (1 MiB chunks,
+the value's CRC-32C on its last chunk) and marked with the client's id, so
+the worker leaves it to this client to tell the scheduler (UpdateData).
+
+Stateless functions; thread-safe.
+"""
+from taskgrid._crc32c import crc32c
+from taskgrid._values import to_value
+from taskgrid.v1 import worker_pb2
+
+CHUNK_BYTES = 1 << 20
+
+
+def encode(obj):
+    """The serialized taskgrid.v1.Value of obj."""
+    return to_value(obj).SerializeToString()
+
+
+def _chunks(items, client_id):
+    for key, data in items:
+        total = len(data)
+        offset = 0
+        while True:
+            end = min(total, offset + CHUNK_BYTES)
+            last = end == total
+            yield worker_pb2.DataChunk(key=key, total_bytes=total, offset=offset,
+                                       data=data[offset:end], last=last,
+                                       crc32c=crc32c(data) if last else 0, client_id=client_id)
+            if last:
+                break
+            offset = end
+
+
+def push(stub, items, client_id, timeout=None):
+    """Stores [(key, encoded value)] on the worker behind `stub`; returns
+    the KeyLocations it reports (raises grpc.RpcError on failure)."""
+    reply = stub.PutData(_chunks(items, client_id), timeout=timeout)
+    return list(reply.stored)
