@@ -205,9 +205,9 @@ TEST(WorkerRetireTest, RetiredWorkerHandsItsResultsToAPeerFirst) {
       EXPECT_EQ(loc.workers(0), staying) << loc.key();
     }
   }
-  // A second client re-attaches to the keys (the first one's futures keep
-  // the holder they were told about; the C++ client does not re-ask the
-  // scheduler when that holder is gone).
+  // A second client re-attaches to the keys and reads them from their new
+  // holder (data_ops_e2e_test covers a client whose futures still name the
+  // holder that left: it asks the scheduler who has the key now).
   auto reader = Client::Connect(cluster.scheduler_address());
   ASSERT_TRUE(reader.ok()) << reader.status();
   for (int i = 0; i < kResults; ++i) {
