@@ -7,6 +7,8 @@
 #   make test-bazel  bazel test //... only
 #   make demo        local cluster demo (scripts/demo.sh)
 #   make bench       taskgrid vs Dask.distributed benchmarks (bench/run_bench.py)
+#   make soak        3 clients + worker churn on a local cluster, SOAK_SECONDS
+#                    (default 600); checks results, stuck tasks, RSS (tests/soak)
 #   make fuzz        libFuzzer targets (clang) into build-fuzz/, fuzzed FUZZ_SECONDS each
 #   make test-asan   ASan+UBSan build in build-asan/, unit and e2e tests (ctest)
 #   make test-tsan   TSan build in build-tsan/, unit and e2e tests (ctest)
@@ -34,7 +36,7 @@ export CCACHE_NOHASHDIR := 1
 PYTHON ?= /usr/bin/python3
 
 .PHONY: setup configure build test test-cmake test-bazel build-bazel demo bench clean \
-	fuzz-build fuzz test-asan test-tsan test-image
+	fuzz-build fuzz test-asan test-tsan test-image soak
 
 setup:
 	bash scripts/setup.sh
@@ -67,6 +69,10 @@ demo: build
 bench: build
 	$(PYTHON) bench/run_bench.py --build $(BUILD_DIR)
 	$(PYTHON) bench/python_path_bench.py --build-dir $(BUILD_DIR)
+
+# Not in `make test`: bounded by SOAK_SECONDS (default 600), loopback only.
+soak: build
+	$(PYTHON) tests/soak/soak.py --build $(BUILD_DIR)
 
 # libFuzzer needs clang: a separate build tree with coverage, ASan and UBSan
 # on everything, building only the fuzz targets and what they link.
