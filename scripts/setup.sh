@@ -18,6 +18,10 @@ PACKAGES=(
   python3-psutil python3-matplotlib
   chromium python3-grpc-tools curl openssl
   prometheus
+  # the container image test (tests/deploy/image_prebuilt_test.sh): rootful
+  # podman with runc (crun rejects hybrid cgroup hosts), debootstrap for a
+  # base image without a registry
+  podman runc debootstrap
 )
 
 missing=()
