@@ -13,7 +13,7 @@
 #   make test-asan   ASan+UBSan build in build-asan/, unit and e2e tests (ctest)
 #   make test-tsan   TSan build in build-tsan/, unit and e2e tests (ctest)
 #   make test-image  build deploy/Containerfile with podman and run the image
-#                    (tests/deploy/image_test.sh; root, podman, runc, debootstrap)
+#                    (tests/deploy/image_test.sh; root, podman, runc, mmdebstrap)
 #   make clean       remove build/ and Bazel's outputs
 #
 # The machines have 2 cores: everything runs with 2 jobs (JOBS=N to change).

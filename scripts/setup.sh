@@ -19,9 +19,9 @@ PACKAGES=(
   chromium python3-grpc-tools curl openssl
   prometheus
   # the container image test (tests/deploy/image_prebuilt_test.sh): rootful
-  # podman with runc (crun rejects hybrid cgroup hosts), debootstrap for a
+  # podman with runc (crun rejects hybrid cgroup hosts), mmdebstrap for a
   # base image without a registry
-  podman runc debootstrap
+  podman runc mmdebstrap
 )
 
 missing=()

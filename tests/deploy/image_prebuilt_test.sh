@@ -8,7 +8,8 @@
 #   usage: image_prebuilt_test.sh SCHEDULER WORKER GATEWAY CLI
 #  1. stages a build context: the binaries (stripped) in bin/ and the Debian
 #     packages owning their libraries (deploy/runtime-packages.sh);
-#  2. a Debian 12 base by debootstrap --variant=minbase with those packages
+#  2. a Debian 12 base by mmdebstrap (else debootstrap) --variant=minbase
+#     with those packages
 #     (and the runtime stage's ca-certificates, numpy, cloudpickle)
 #     included, so that the runtime stage's apt step has nothing to do; kept
 #     as the one base image of a private podman store in
@@ -19,7 +20,7 @@
 # also on failure. Exits 77 (ctest SKIP_RETURN_CODE) with a one-line reason
 # only where containers cannot run here: not root, no overlay filesystem in
 # the kernel, or no namespaces allowed. Missing tools are failures
-# (scripts/setup.sh installs podman, runc and debootstrap).
+# (scripts/setup.sh installs podman, runc and mmdebstrap).
 set -euo pipefail
 
 TEST_NAME=image_prebuilt
@@ -27,7 +28,7 @@ source "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/image_common.sh"
 [ $# -eq 4 ] || die "usage: image_prebuilt_test.sh SCHEDULER WORKER GATEWAY CLI"
 
 skip() { echo "$TEST_NAME: SKIPPED: $*"; exit 77; }
-[ "$(id -u)" -eq 0 ] || skip "not root: rootful podman and debootstrap need root"
+[ "$(id -u)" -eq 0 ] || skip "not root: rootful podman and mmdebstrap need root"
 if [ "${TASKGRID_IMAGE_STORAGE_DRIVER:-overlay}" = overlay ] && ! grep -qw overlay /proc/filesystems; then
   modprobe overlay 2>/dev/null || true
   grep -qw overlay /proc/filesystems ||
@@ -36,7 +37,8 @@ fi
 unshare --mount --pid --net --ipc --uts --fork true 2>/dev/null ||
   skip "cannot create mount/pid/net/ipc/uts namespaces (unshare failed): containers cannot run here"
 missing=()
-for tool in podman debootstrap curl strip; do command -v "$tool" >/dev/null || missing+=("$tool"); done
+for tool in podman curl strip; do command -v "$tool" >/dev/null || missing+=("$tool"); done
+command -v mmdebstrap >/dev/null || command -v debootstrap >/dev/null || missing+=(mmdebstrap)
 [ ${#missing[@]} -eq 0 ] || die "missing ${missing[*]}: run scripts/setup.sh"
 
 CACHE="${TASKGRID_IMAGE_CACHE:-/var/tmp/taskgrid-image-cache}/prebuilt"
@@ -73,7 +75,7 @@ if ! "${PODMAN[@]}" image exists "$BASE"; then
   for old in $("${PODMAN[@]}" images --format '{{.Repository}}:{{.Tag}}' localhost/taskgrid-debian-runtime); do
     "${PODMAN[@]}" rmi -f "$old" >/dev/null 2>&1 || true
   done
-  make_base "$BASE" "$TMP/rootfs" "$TMP/debootstrap.log" "$include"
+  make_base "$BASE" "$TMP/base.tar" "$TMP/bootstrap.log" "$include"
   step "base $BASE made"
 else
   step "base $BASE reused"

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds deploy/Containerfile and runs the image (`make test-image`; too slow
 # for `make test`: the first run compiles taskgrid inside the build stage).
-#  1. a Debian 12 base image made with debootstrap (no registry needed) from
+#  1. a Debian 12 base image made with mmdebstrap or debootstrap (no registry needed) from
 #     the host's apt sources, imported once into a private podman store under
 #     $TASKGRID_IMAGE_CACHE (default /var/tmp/taskgrid-image-cache), which
 #     also keeps the build's layer cache;
@@ -15,7 +15,7 @@
 #     the TASKGRID_* variables the manifests set), whose processes run as uid
 #     10001, computes a job submitted through the gateway's REST API.
 # Needs root, podman (with runc where crun cannot run on this host's cgroups)
-# and debootstrap: apt-get install podman runc debootstrap.
+# and mmdebstrap (or debootstrap): apt-get install podman runc mmdebstrap.
 # Removes every container it starts, also on failure. The run checks (3, 4)
 # are shared with the ctest image_prebuilt: tests/deploy/image_common.sh.
 set -euo pipefail
@@ -28,8 +28,9 @@ IMAGE=localhost/taskgrid:test
 
 [ "$(id -u)" -eq 0 ] || die "needs root (rootful podman)"
 missing=()
-for tool in podman debootstrap curl; do command -v "$tool" >/dev/null || missing+=("$tool"); done
-[ ${#missing[@]} -eq 0 ] || die "missing ${missing[*]}: apt-get install podman runc debootstrap curl"
+for tool in podman curl; do command -v "$tool" >/dev/null || missing+=("$tool"); done
+command -v mmdebstrap >/dev/null || command -v debootstrap >/dev/null || missing+=(mmdebstrap)
+[ ${#missing[@]} -eq 0 ] || die "missing ${missing[*]}: apt-get install podman runc mmdebstrap curl"
 
 podman_setup "$CACHE/storage" /run/taskgrid-image-test
 trap cleanup_containers EXIT
@@ -37,7 +38,7 @@ trap cleanup_containers EXIT
 # 1. The base image.
 mkdir -p "$CACHE"
 if ! "${PODMAN[@]}" image exists "$BASE"; then
-  make_base "$BASE" "$CACHE/rootfs.tmp" "$CACHE/debootstrap.log"
+  make_base "$BASE" "$CACHE/base.tar" "$CACHE/bootstrap.log"
 fi
 echo "image_test: base $BASE: $("${PODMAN[@]}" run --rm "${LIMITS[@]}" "$BASE" cat /etc/debian_version)"
 
