@@ -101,6 +101,7 @@ absl::StatusOr<size_t> LocalCluster::AddWorker(const std::vector<std::string>& e
                                    absl::StrCat("worker-", index)};
   args.insert(args.end(), options_.worker_args.begin(), options_.worker_args.end());
   args.insert(args.end(), extra_args.begin(), extra_args.end());
+  args.insert(args.begin(), options_.worker_wrapper.begin(), options_.worker_wrapper.end());
   WorkerProc proc;
   proc.process = std::make_unique<Subprocess>(args, absl::StrCat(dir_, "/worker-", index));
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);

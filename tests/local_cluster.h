@@ -27,6 +27,11 @@ class LocalCluster {
     int nthreads = 1;
     std::vector<std::string> scheduler_args;
     std::vector<std::string> worker_args;
+    // A command each worker runs under: the worker's argv is appended to
+    // it (e.g. {"/usr/bin/unshare", "-m", ...} to give the worker a
+    // private mount namespace). The wrapper must exec the worker, so the
+    // process LocalCluster holds is the worker itself.
+    std::vector<std::string> worker_wrapper;
   };
   explicit LocalCluster(Options options);
   LocalCluster() : LocalCluster(Options()) {}

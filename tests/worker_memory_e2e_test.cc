@@ -4,6 +4,8 @@
 //    serves every one back to the client; the results must be exact and
 //    the worker must have spilled (its Prometheus metrics say how much)
 //    and read spilled results back;
+//  - disk full while spilling: the worker pauses, reports it, keeps every
+//    value intact, and resumes once its results are released;
 //  - graceful retire: a worker retired through the scheduler hands the
 //    results only it holds to a peer before it exits, and the client still
 //    gets every one of them.
@@ -13,8 +15,12 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <chrono>
+#include <filesystem>
 #include <optional>
 #include <string>
+#include <thread>
+#include <vector>
 
 #include <grpcpp/grpcpp.h>
 
@@ -145,6 +151,101 @@ TEST(WorkerMemoryTest, ResultsThreeTimesTheMemoryLimitAreSpilledAndAllCorrect) {
   ASSERT_TRUE(status.ok()) << status.status();
   EXPECT_LE(status->memory_bytes(), kMemoryLimit);
   EXPECT_GE(status->keys_held(), kArrays + 1);  // the sums may be freed by now
+}
+
+// Disk full while spilling: the worker's --local-directory is a 6 MiB
+// tmpfs (room for one result) mounted in a private mount namespace of the
+// worker alone (nothing stays mounted whatever happens to the test). 12
+// results of 4 MiB (48 MiB) against a 32 MiB limit: the disk fills, a failed write keeps the value in
+// memory and pauses the worker (no process-memory pause here: only the
+// failing spill may pause it). Every result that completed is intact, and
+// once they are released the worker resumes and runs tasks again.
+TEST(WorkerMemoryTest, DiskFullWhileSpillingPausesTheWorkerAndCorruptsNothing) {
+  constexpr int64_t kLimit = 32 << 20;
+  constexpr int kResults = 12;
+  const std::string spill_dir = ::testing::TempDir() + "/worker_disk_full";
+  std::filesystem::create_directories(spill_dir);
+  LocalCluster::Options options;
+  options.workers = 1;
+  options.nthreads = 1;
+  // sh's $0 is the mount point, "$@" the worker's argv.
+  options.worker_wrapper = {"/usr/bin/unshare", "-m", "--propagation", "private", "/bin/sh", "-c",
+                            "mount -t tmpfs -o size=6m tmpfs \"$0\" && exec \"$@\"", spill_dir};
+  options.worker_args = {"--memory-limit", absl::StrCat(kLimit), "--no-python",
+                         "--local-directory", spill_dir, "--memory-pause-fraction", "0",
+                         "--memory-terminate-fraction", "0"};
+  LocalCluster cluster(options);
+  absl::Status started = cluster.Start();
+  ASSERT_TRUE(started.ok()) << started << cluster.Logs();
+  auto client = Client::Connect(cluster.scheduler_address());
+  ASSERT_TRUE(client.ok()) << client.status();
+
+  std::vector<v1::TaskSpec> graph;
+  std::vector<std::string> keys;
+  for (int i = 0; i < kResults; ++i) {
+    keys.push_back(absl::StrCat("full-", i));
+    graph.push_back(Spec(keys.back(), "arange", {Value::Int(i * kElements), Value::Int((i + 1) * kElements)}));
+  }
+  auto futures = (*client)->SubmitGraph(std::move(graph), keys);
+  ASSERT_TRUE(futures.ok()) << futures.status();
+
+  // The scheduler reports the worker paused.
+  auto worker_status = [&]() -> std::string {
+    auto info = cluster.ClusterInfo();
+    return info.ok() && info->workers_size() == 1 ? info->workers(0).status() : "";
+  };
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(15);
+  while (worker_status() != "paused" && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  ASSERT_EQ(worker_status(), "paused") << cluster.Logs();
+
+  // Its metrics and log say why.
+  auto info = cluster.ClusterInfo();
+  ASSERT_TRUE(info.ok()) << info.status();
+  const std::string page = HttpGet(info->workers(0).metrics_address(), "/metrics");
+  auto failures = Sample(page, "taskgrid_worker_spill_failures_total{direction=\"out\"}");
+  ASSERT_TRUE(failures.has_value()) << page;
+  EXPECT_GT(*failures, 0) << page;
+  const std::string log = cluster.worker_process(0).Stderr();
+  EXPECT_NE(log.find("cannot spill result"), std::string::npos) << log;
+  EXPECT_NE(log.find("results cannot be spilled to disk"), std::string::npos) << log;
+
+  // Paused, not every result can complete; those that did are exact (one
+  // at least was written to the tmpfs before it filled and is read back).
+  int completed = 0;
+  for (int i = 0; i < kResults; ++i) {
+    if (!(*futures)[i].done()) continue;
+    auto v = (*futures)[i].Result(std::chrono::seconds(20));
+    ASSERT_TRUE(v.ok()) << keys[i] << ": " << v.status() << cluster.Logs();
+    const NDArray& a = v->as_array();
+    ASSERT_EQ(a.NumElements(), kElements) << keys[i];
+    const int64_t* data = a.As<int64_t>();
+    for (int64_t k = 0; k < kElements; ++k) {
+      ASSERT_EQ(data[k], i * kElements + k) << keys[i] << " element " << k;
+    }
+    ++completed;
+  }
+  EXPECT_GT(completed, 0);
+  EXPECT_LT(completed, kResults);
+  ASSERT_GT(Sample(HttpGet(info->workers(0).metrics_address(), "/metrics"),
+                   "taskgrid_worker_spill_bytes_total{direction=\"out\"}").value_or(0), 0);
+
+  // Release everything: memory falls, the worker resumes and runs a task.
+  ASSERT_TRUE((*client)->Cancel(*futures).ok());
+  futures->clear();
+  const auto resume_deadline = std::chrono::steady_clock::now() + std::chrono::seconds(15);
+  while (worker_status() != "running" && std::chrono::steady_clock::now() < resume_deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  ASSERT_EQ(worker_status(), "running") << cluster.Logs();
+  auto after = (*client)->SubmitGraph({Spec("after", "arange", {Value::Int(0), Value::Int(1000)})},
+                                      {"after"});
+  ASSERT_TRUE(after.ok()) << after.status();
+  auto v = after->front().Result(std::chrono::seconds(15));
+  ASSERT_TRUE(v.ok()) << v.status() << cluster.Logs();
+  ASSERT_EQ(v->as_array().NumElements(), 1000);
+  EXPECT_EQ(v->as_array().As<int64_t>()[999], 999);
 }
 
 TEST(WorkerRetireTest, RetiredWorkerHandsItsResultsToAPeerFirst) {

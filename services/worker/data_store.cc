@@ -18,6 +18,11 @@ void DataStore::SetLossHandler(LossHandler handler) {
   on_loss_ = std::move(handler);
 }
 
+void DataStore::SetSpillFailureHandler(std::function<void()> handler) {
+  absl::MutexLock lock(&mu_);
+  on_spill_failure_ = std::move(handler);
+}
+
 int64_t DataStore::Put(absl::string_view key, Value value) {
   return Put(key, std::make_shared<const Value>(std::move(value)));
 }
@@ -206,8 +211,18 @@ void DataStore::SpillIfAboveTarget() {
     return memory_bytes_ > memory_target_ && memory_target_ > 0 ? memory_target_ : 0;
   };
   if (target() == 0) return;
-  absl::MutexLock pass(&spill_pass_mu_);
-  if (int64_t t = target(); t > 0) SpillPass(t);
+  bool write_failed = false;
+  {
+    absl::MutexLock pass(&spill_pass_mu_);
+    if (int64_t t = target(); t > 0) SpillPass(t, &write_failed);
+  }
+  if (!write_failed) return;
+  std::function<void()> handler;
+  {
+    absl::MutexLock lock(&mu_);
+    handler = on_spill_failure_;
+  }
+  if (handler) handler();
 }
 
 int64_t DataStore::SpillLeastRecentlyUsed(int64_t limit) {
@@ -216,7 +231,7 @@ int64_t DataStore::SpillLeastRecentlyUsed(int64_t limit) {
   return SpillPass(limit);
 }
 
-int64_t DataStore::SpillPass(int64_t limit) {
+int64_t DataStore::SpillPass(int64_t limit, bool* write_failed) {
   int64_t spilled = 0;
   size_t unpicklable = 0;  // skipped this pass (moved to the LRU's front)
   for (;;) {
@@ -275,6 +290,7 @@ int64_t DataStore::SpillPass(int64_t limit) {
     if (!record.ok()) {
       LOG(WARNING) << "cannot spill result '" << key << "' (kept in memory): "
                    << record.status().message();
+      if (write_failed != nullptr) *write_failed = true;
       break;
     }
     if (stale) spill_->Remove(*record);  // freed or replaced while writing

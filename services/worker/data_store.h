@@ -73,6 +73,13 @@ class DataStore {
 
   // Called (outside the lock) for each key lost to a bad spill file.
   void SetLossHandler(LossHandler handler);
+  // Called after a spill write failed in a pass started by
+  // SpillIfAboveTarget (a Put's), on that thread, with no lock held: the
+  // worker re-evaluates its memory policy at once (MemoryMonitor::Check
+  // pauses it), rather than at the monitor's next tick, by which time fast
+  // tasks could have put far more than the limit in memory. Not called for
+  // SpillLeastRecentlyUsed (the monitor's own Check calls that).
+  void SetSpillFailureHandler(std::function<void()> handler);
 
   // Stores (or replaces) key's value; returns its nbytes (Value::ByteSize).
   int64_t Put(absl::string_view key, Value value);
@@ -131,7 +138,9 @@ class DataStore {
   using Map = absl::flat_hash_map<std::string, Entry>;
 
   void Touch(Entry& entry) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  int64_t SpillPass(int64_t limit) ABSL_EXCLUSIVE_LOCKS_REQUIRED(spill_pass_mu_);
+  // *write_failed (when given) is set if a spill write failed.
+  int64_t SpillPass(int64_t limit, bool* write_failed = nullptr)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(spill_pass_mu_);
   // Drops a lost key if it is still the same spilled entry, and reports it.
   void MarkLost(const std::string& key, uint64_t generation, const absl::Status& why);
 
@@ -149,6 +158,7 @@ class DataStore {
   bool spill_failing_ ABSL_GUARDED_BY(mu_) = false;
   absl::Time retry_spill_after_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
   LossHandler on_loss_ ABSL_GUARDED_BY(mu_);
+  std::function<void()> on_spill_failure_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace taskgrid::worker

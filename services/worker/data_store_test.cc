@@ -262,6 +262,37 @@ TEST(DataStoreSpillTest, FailedWritesKeepValuesInMemory) {
   EXPECT_FALSE(store.spill_failing());
 }
 
+// The worker pauses on a failed spill at once (its handler runs the memory
+// policy): the handler fires, with spill_failing() already true, when a
+// Put's spill fails, and not when a write succeeds or for the monitor's own
+// SpillLeastRecentlyUsed.
+TEST(DataStoreSpillTest, FailedWriteOfAPutCallsTheSpillFailureHandler) {
+  const std::string base = TempBase();
+  const std::string file = base + "/not-a-dir";
+  std::ofstream(file) << "not a directory";
+  SpillStore broken(file);
+  const int64_t each = BytesOf(100).ByteSize();
+  DataStore store(&broken, each);
+  std::vector<bool> calls;  // spill_failing() seen by each call
+  store.SetSpillFailureHandler([&] { calls.push_back(store.spill_failing()); });
+  store.Put("a", BytesOf(100));
+  EXPECT_TRUE(calls.empty());
+  store.Put("b", BytesOf(100));  // above target: the write fails
+  EXPECT_EQ(calls, std::vector<bool>{true});
+  EXPECT_EQ(*store.Get("b"), BytesOf(100));  // kept in memory, intact
+  EXPECT_EQ(store.SpillLeastRecentlyUsed(0), 0);
+  EXPECT_EQ(calls.size(), 1u);
+
+  SpillStore working(base + "/spill");
+  DataStore healthy(&working, each);
+  int healthy_calls = 0;
+  healthy.SetSpillFailureHandler([&] { ++healthy_calls; });
+  healthy.Put("a", BytesOf(100));
+  healthy.Put("b", BytesOf(100));  // spills "a"
+  EXPECT_TRUE(Spilled(healthy, "a"));
+  EXPECT_EQ(healthy_calls, 0);
+}
+
 TEST(DataStoreSpillTest, ConcurrentPutsAndGetsWhileSpilling) {
   SpillStore spill(TempBase());
   const int64_t each = BytesOf(1000).ByteSize();

@@ -192,6 +192,8 @@ int Run(int argc, char** argv) {
     close.Request(reason, kExitMemoryTerminate);
   };
   auto memory = std::make_unique<MemoryMonitor>(memory_options, &store, memory_callbacks);
+  // A failed spill pauses the worker now, not at the monitor's next tick.
+  store.SetSpillFailureHandler([monitor = memory.get()] { monitor->Check(); });
   ChannelCache channels;
 
   // The server starts first: the advertised address needs the bound port.
@@ -257,6 +259,7 @@ int Run(int argc, char** argv) {
   const std::string reason = WaitForShutdown(signals, close);
   const int exit_code = close.exit_code();
   LOG(INFO) << "closing: " << reason;
+  store.SetSpillFailureHandler(nullptr);  // the policy no longer runs
   memory->Stop();
   // Leaving: start no new task (running ones finish), and unless memory
   // forced the exit, hand the results only this worker holds to peers
