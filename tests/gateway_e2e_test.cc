@@ -26,6 +26,7 @@
 #include "nlohmann/json.hpp"
 #include "taskgrid/v1/jobs.grpc.pb.h"
 #include "tests/local_cluster.h"
+#include "tests/gateway_rest.h"
 #include "tests/local_gateway.h"
 
 namespace taskgrid {
@@ -35,6 +36,9 @@ using ::testing::HasSubstr;
 using json = nlohmann::json;
 using testing::LocalCluster;
 using testing::Subprocess;
+using testing::GetJson;
+using testing::JobIn;
+using testing::SubmitJob;
 
 constexpr char kGraph[] = R"({
   "tasks": {
@@ -89,28 +93,6 @@ class GatewayTest : public ::testing::Test {
     std::ofstream(path) << text;
     return path;
   }
-  // POSTs a job; returns its id ("" on failure, with the test failed).
-  static std::string Submit(httplib::Client& http, const std::string& body) {
-    httplib::Result r = http.Post("/v1/jobs", body, "application/json");
-    EXPECT_TRUE(r) << httplib::to_string(r.error());
-    if (!r) return "";
-    EXPECT_EQ(r->status, 201) << r->body;
-    return r->status == 201 ? json::parse(r->body)["id"].get<std::string>() : "";
-  }
-  static json GetJson(httplib::Client& http, const std::string& path, int* status = nullptr) {
-    httplib::Result r = http.Get(path.c_str());
-    if (!r) {
-      ADD_FAILURE() << path << ": " << httplib::to_string(r.error());
-      return nullptr;
-    }
-    if (status != nullptr) *status = r->status;
-    return json::parse(r->body, nullptr, /*allow_exceptions=*/false);
-  }
-  static bool JobIn(httplib::Client& http, const std::string& id, const std::string& state) {
-    json job = GetJson(http, "/v1/jobs/" + id);
-    return job.is_object() && job.value("state", "") == state;
-  }
-
   LocalCluster cluster_;
   std::vector<std::unique_ptr<Gateway>> gateways_;
 };
@@ -164,7 +146,7 @@ TEST_F(GatewayTest, RestSubmitGetResultsAndList) {
 TEST_F(GatewayTest, RestBytesResultsAndFailedTasks) {
   Gateway& gw = StartGateway();
   auto http = gw.Http();
-  const std::string id = Submit(*http, R"({"tasks": {
+  const std::string id = SubmitJob(*http, R"({"tasks": {
       "blob": {"fn": "random_bytes", "args": [3000, 1]},
       "bad": {"fn": "fail", "args": ["boom"]}}})");
   ASSERT_TRUE(Eventually([&] { return JobIn(*http, id, "failed"); }));
@@ -207,14 +189,14 @@ TEST_F(GatewayTest, RestRejectsBadGraphsWithClearMessages) {
         << c.body;
   }
   // The gateway and cluster keep working.
-  const std::string id = Submit(*http, kGraph);
+  const std::string id = SubmitJob(*http, kGraph);
   EXPECT_TRUE(Eventually([&] { return JobIn(*http, id, "finished"); }));
 }
 
 TEST_F(GatewayTest, RestEventStreamEndsWhenTheJobIsDone) {
   Gateway& gw = StartGateway();
   auto http = gw.Http();
-  const std::string id = Submit(*http, SleepJob("nap", 0.5));
+  const std::string id = SubmitJob(*http, SleepJob("nap", 0.5));
   std::string text;
   httplib::Result r =
       http->Get(("/v1/jobs/" + id + "/events").c_str(), [&](const char* data, size_t n) {
@@ -237,9 +219,9 @@ TEST_F(GatewayTest, RestEventStreamEndsWhenTheJobIsDone) {
 TEST_F(GatewayTest, RestDeleteCancelsOnlyTheJobsOwnKeys) {
   Gateway& gw = StartGateway();
   auto http = gw.Http();
-  const std::string a = Submit(*http, SleepJob("shared", 2, 5));
-  const std::string b = Submit(*http, SleepJob("shared", 2, 5));
-  const std::string c = Submit(*http, SleepJob("lonely", 60));
+  const std::string a = SubmitJob(*http, SleepJob("shared", 2, 5));
+  const std::string b = SubmitJob(*http, SleepJob("shared", 2, 5));
+  const std::string c = SubmitJob(*http, SleepJob("lonely", 60));
   httplib::Result r = http->Delete(("/v1/jobs/" + a).c_str());
   ASSERT_TRUE(r);
   EXPECT_EQ(r->status, 200);
@@ -542,7 +524,7 @@ TEST_F(GatewayTest, BearerTokensGuardEveryRouteButHealthAndReloadOnSighup) {
     ASSERT_TRUE(r);
     EXPECT_EQ(r->status, 200) << path;
   }
-  const std::string id = Submit(*right, kGraph);
+  const std::string id = SubmitJob(*right, kGraph);
   ASSERT_FALSE(id.empty());
   EXPECT_EQ(GetJson(*right, "/v1/jobs/" + id + "/results/z?timeout=60"), json(122));
   // The dashboard page also takes the token as ?token=.
@@ -628,7 +610,7 @@ TEST_F(GatewayTest, LimitsOnBodySizeTasksDepthAndStreams) {
   }
 
   // One open stream per client: a second one is refused with 429.
-  const std::string id = Submit(*http, SleepJob("long", 60));
+  const std::string id = SubmitJob(*http, SleepJob("long", 60));
   std::thread first([&] {
     auto own = gw.Http();
     own->Get(("/v1/jobs/" + id + "/events").c_str(), [](const char*, size_t) { return true; });
@@ -701,7 +683,7 @@ TEST_F(GatewayTest, OpenApiDocumentMatchesTheServedRoutes) {
   auto http = gw.Http();
   json doc = GetJson(*http, "/v1/openapi.json");
   ASSERT_EQ(doc["openapi"].get<std::string>().substr(0, 2), "3.");
-  const std::string id = Submit(*http, kGraph);
+  const std::string id = SubmitJob(*http, kGraph);
   ASSERT_TRUE(Eventually([&] { return JobIn(*http, id, "finished"); }));
   int walked = 0;
   std::vector<std::pair<std::string, std::string>> deletes;
@@ -744,9 +726,9 @@ TEST_F(GatewayTest, DashboardShowsWorkersTasksAndJobsInChromium) {
   Gateway& gw = StartGateway({"--token-file", tokens});
   auto http = gw.Http("dash-token");
   const std::string done =
-      Submit(*http, R"({"tasks": {"d1": {"fn": "inc", "args": [1]}}, "name": "quick"})");
+      SubmitJob(*http, R"({"tasks": {"d1": {"fn": "inc", "args": [1]}}, "name": "quick"})");
   ASSERT_TRUE(Eventually([&] { return JobIn(*http, done, "finished"); }));
-  const std::string running = Submit(*http, json::parse(SleepJob("d-slow", 60)).dump());
+  const std::string running = SubmitJob(*http, json::parse(SleepJob("d-slow", 60)).dump());
   const std::string url = absl::StrCat("http://127.0.0.1:", gw.http_port(), "/?token=dash-token");
   const std::string dir = cluster_.dir();
   const std::string flags = absl::StrCat(

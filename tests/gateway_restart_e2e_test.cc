@@ -19,6 +19,7 @@
 #include "nlohmann/json.hpp"
 #include "taskgrid/v1/scheduler.grpc.pb.h"
 #include "tests/local_cluster.h"
+#include "tests/gateway_rest.h"
 #include "tests/local_gateway.h"
 
 namespace taskgrid {
@@ -27,6 +28,9 @@ namespace {
 using json = nlohmann::json;
 using testing::LocalCluster;
 using testing::LocalGateway;
+using testing::GetJson;
+using testing::JobIn;
+using testing::SubmitJob;
 
 // Polls until `done`; the limit only bounds a hang.
 template <typename F>
@@ -71,22 +75,7 @@ class GatewayRestartTest : public ::testing::Test {
     ASSERT_TRUE(gw.process().Wait(std::chrono::seconds(10)).has_value());
   }
   static std::string Submit(httplib::Client& http, const json& body) {
-    httplib::Result r = http.Post("/v1/jobs", body.dump(), "application/json");
-    EXPECT_TRUE(r && r->status == 201) << (r ? r->body : httplib::to_string(r.error()));
-    return r && r->status == 201 ? json::parse(r->body)["id"].get<std::string>() : "";
-  }
-  static json Get(httplib::Client& http, const std::string& path, int* status = nullptr) {
-    httplib::Result r = http.Get(path.c_str());
-    if (!r) {
-      ADD_FAILURE() << path << ": " << httplib::to_string(r.error());
-      return nullptr;
-    }
-    if (status != nullptr) *status = r->status;
-    return json::parse(r->body, nullptr, /*allow_exceptions=*/false);
-  }
-  static bool JobIn(httplib::Client& http, const std::string& id, const std::string& state) {
-    json job = Get(http, "/v1/jobs/" + id);
-    return job.is_object() && job.value("state", "") == state;
+    return SubmitJob(http, body.dump());
   }
   // Keys in memory on the cluster, by the scheduler's own account.
   std::set<std::string> KeysInMemory() {
@@ -125,20 +114,20 @@ TEST_F(GatewayRestartTest, FinishedJobsSurviveASigkilledGateway) {
 
   LocalGateway& second = StartGateway();
   http = second.Http();
-  json list = Get(*http, "/v1/jobs");
+  json list = GetJson(*http, "/v1/jobs");
   std::set<std::string> names;
   for (const json& j : list["jobs"]) names.insert(j["name"].get<std::string>());
   EXPECT_EQ(names, (std::set<std::string>{"kept", "dropped"}));
-  json job = Get(*http, "/v1/jobs/" + kept);
+  json job = GetJson(*http, "/v1/jobs/" + kept);
   EXPECT_EQ(job["state"], "finished") << job.dump();
   EXPECT_EQ(job["keys"]["b"]["state"], "memory");
-  EXPECT_EQ(Get(*http, "/v1/jobs/" + kept + "/results/b"), json(20));
+  EXPECT_EQ(GetJson(*http, "/v1/jobs/" + kept + "/results/b"), json(20));
   httplib::Result r = http->Get(("/v1/jobs/" + kept + "/results/arr").c_str());
   ASSERT_TRUE(r);
   ASSERT_EQ(r->status, 200) << r->body;
   ASSERT_EQ(r->body.size(), 4 * sizeof(int64_t));
   EXPECT_EQ(reinterpret_cast<const int64_t*>(r->body.data())[3], 3);
-  EXPECT_EQ(Get(*http, "/v1/jobs/" + dropped + "/results/c"), json(42));
+  EXPECT_EQ(GetJson(*http, "/v1/jobs/" + dropped + "/results/c"), json(42));
 
   // Deleting a restored job releases exactly its keys.
   r = http->Delete(("/v1/jobs/" + dropped).c_str());
@@ -151,9 +140,9 @@ TEST_F(GatewayRestartTest, FinishedJobsSurviveASigkilledGateway) {
   LocalGateway& third = StartGateway();
   http = third.Http();
   int status = 0;
-  Get(*http, "/v1/jobs/" + dropped, &status);
+  GetJson(*http, "/v1/jobs/" + dropped, &status);
   EXPECT_EQ(status, 404);
-  EXPECT_EQ(Get(*http, "/v1/jobs/" + kept + "/results/b"), json(20));
+  EXPECT_EQ(GetJson(*http, "/v1/jobs/" + kept + "/results/b"), json(20));
 }
 
 TEST_F(GatewayRestartTest, JobFinishingWhileNoGatewayRunsIsServedByTheNextAndExpires) {
@@ -172,13 +161,13 @@ TEST_F(GatewayRestartTest, JobFinishingWhileNoGatewayRunsIsServedByTheNextAndExp
   LocalGateway& second = StartGateway();
   http = second.Http();
   ASSERT_TRUE(Eventually([&] { return JobIn(*http, id, "finished"); }))
-      << Get(*http, "/v1/jobs/" + id).dump();
-  EXPECT_EQ(Get(*http, "/v1/jobs/" + id + "/results/nap"), json(99));
+      << GetJson(*http, "/v1/jobs/" + id).dump();
+  EXPECT_EQ(GetJson(*http, "/v1/jobs/" + id + "/results/nap"), json(99));
   // The TTL the job was submitted with still applies: it expires and its
   // key is released on the scheduler.
   int status = 0;
   EXPECT_TRUE(Eventually([&] {
-    Get(*http, "/v1/jobs/" + id, &status);
+    GetJson(*http, "/v1/jobs/" + id, &status);
     return status == 404;
   }));
   EXPECT_TRUE(Eventually([&] { return KeysInMemory().empty(); }));
