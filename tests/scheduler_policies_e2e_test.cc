@@ -18,6 +18,7 @@
 #include "common/value_proto.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/e2e_util.h"
 #include "tests/local_cluster.h"
 
 namespace taskgrid {
@@ -25,16 +26,9 @@ namespace {
 
 using ::testing::HasSubstr;
 using testing::LocalCluster;
+using testing::Spec;
 
 constexpr auto kTimeout = std::chrono::seconds(30);
-
-v1::TaskSpec Spec(const std::string& key, const std::string& fn, std::vector<Value> args) {
-  v1::TaskSpec s;
-  s.set_key(key);
-  s.set_function(fn);
-  for (const auto& a : args) ValueToProto(a, s.add_args());
-  return s;
-}
 
 LocalCluster::Options Workers(int workers, int nthreads = 1,
                              std::vector<std::string> scheduler_args = {}) {

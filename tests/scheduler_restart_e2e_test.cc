@@ -15,35 +15,16 @@
 #include "common/value_proto.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/e2e_util.h"
 #include "tests/local_cluster.h"
 
 namespace taskgrid {
 namespace {
 
 using testing::LocalCluster;
-
-v1::TaskSpec Spec(const std::string& key, const std::string& fn, std::vector<Value> args) {
-  v1::TaskSpec s;
-  s.set_key(key);
-  s.set_function(fn);
-  for (const auto& a : args) ValueToProto(a, s.add_args());
-  return s;
-}
-
-bool WaitUntil(const std::function<bool()>& done,
-               std::chrono::milliseconds timeout = std::chrono::seconds(30)) {
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (done()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
-  return false;
-}
-
-int64_t Count(const v1::ClusterInfoResponse& info, const std::string& state) {
-  auto it = info.tasks_by_state().find(state);
-  return it == info.tasks_by_state().end() ? 0 : it->second;
-}
+using testing::Spec;
+using testing::TasksIn;
+using testing::WaitUntil;
 
 // Tasks the workers have run so far, all together.
 int64_t TasksRun(LocalCluster& cluster) {
@@ -91,7 +72,7 @@ TEST(SchedulerRestartTest, GraphInFlightFinishesWithoutRecomputingWhatSurvived) 
   ASSERT_TRUE(futures.ok()) << futures.status();
   ASSERT_TRUE(WaitUntil([&] {
     auto info = cluster.ClusterInfo();
-    return info.ok() && Count(*info, "memory") == kRoots + 1;  // the roots and early
+    return info.ok() && TasksIn(*info, "memory") == kRoots + 1;  // the roots and early
   })) << cluster.Logs();
   const int64_t run_before = TasksRun(cluster);
   ASSERT_FALSE((*futures)[0].done()) << "the gate finished before the crash; nothing is proven";
@@ -115,7 +96,7 @@ TEST(SchedulerRestartTest, GraphInFlightFinishesWithoutRecomputingWhatSurvived) 
   ASSERT_TRUE(info.ok());
   EXPECT_EQ(info->workers_size(), 2);
   EXPECT_EQ(info->clients(), 1);
-  EXPECT_EQ(Count(*info, "processing"), 0);
+  EXPECT_EQ(TasksIn(*info, "processing"), 0);
   EXPECT_EQ(early->Result(std::chrono::seconds(10))->as_int(), 101);
   EXPECT_EQ(early->status(), "finished");
   // The reconnected session works for new work.

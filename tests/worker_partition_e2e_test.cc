@@ -17,35 +17,16 @@
 #include "common/value_proto.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/e2e_util.h"
 #include "tests/local_cluster.h"
 
 namespace taskgrid {
 namespace {
 
 using testing::LocalCluster;
-
-v1::TaskSpec Spec(const std::string& key, const std::string& fn, std::vector<Value> args) {
-  v1::TaskSpec s;
-  s.set_key(key);
-  s.set_function(fn);
-  for (const auto& a : args) ValueToProto(a, s.add_args());
-  return s;
-}
-
-bool WaitUntil(const std::function<bool()>& done,
-               std::chrono::milliseconds timeout = std::chrono::seconds(30)) {
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (done()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
-  return false;
-}
-
-int64_t Count(const v1::ClusterInfoResponse& info, const std::string& state) {
-  auto it = info.tasks_by_state().find(state);
-  return it == info.tasks_by_state().end() ? 0 : it->second;
-}
+using testing::Spec;
+using testing::TasksIn;
+using testing::WaitUntil;
 
 std::string WorkerId(LocalCluster& cluster, const std::string& address) {
   auto info = cluster.ClusterInfo();
@@ -113,7 +94,7 @@ TEST(WorkerPartitionTest, PausedWorkerIsDeclaredDeadAndReadmittedCleanly) {
   auto info = cluster.ClusterInfo();
   ASSERT_TRUE(info.ok());
   EXPECT_EQ(info->workers_size(), 2);
-  EXPECT_EQ(Count(*info, "processing"), 0);
+  EXPECT_EQ(TasksIn(*info, "processing"), 0);
   // Every result once: one scheduler entry per key, no holder listed
   // twice, and the futures still see the values they had.
   for (size_t i = 0; i < wanted.size(); ++i) {
