@@ -27,9 +27,10 @@ inline v1::TaskSpec Spec(const std::string& key, const std::string& fn,
   return s;
 }
 
-// Polls `done` every 20 ms until it holds (true) or `timeout` passes (false).
+// Polls `done` every 20 ms until it holds (true) or `timeout` passes
+// (false). The timeout only bounds a hang; it is not a timing assertion.
 inline bool WaitUntil(const std::function<bool()>& done,
-                      std::chrono::milliseconds timeout = std::chrono::seconds(30)) {
+                      std::chrono::milliseconds timeout = std::chrono::seconds(60)) {
   const auto deadline = std::chrono::steady_clock::now() + timeout;
   while (std::chrono::steady_clock::now() < deadline) {
     if (done()) return true;

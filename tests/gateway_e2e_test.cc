@@ -26,6 +26,7 @@
 #include "nlohmann/json.hpp"
 #include "taskgrid/v1/jobs.grpc.pb.h"
 #include "tests/local_cluster.h"
+#include "tests/e2e_util.h"
 #include "tests/gateway_rest.h"
 #include "tests/local_gateway.h"
 
@@ -39,6 +40,7 @@ using testing::Subprocess;
 using testing::GetJson;
 using testing::JobIn;
 using testing::SubmitJob;
+using testing::WaitUntil;
 
 constexpr char kGraph[] = R"({
   "tasks": {
@@ -50,18 +52,6 @@ constexpr char kGraph[] = R"({
   },
   "keys": ["z", "total", "data"]
 })";
-
-// Waits (polling) until `done` is true; false at the deadline. A deadline
-// only bounds a hang, it is not a timing assertion.
-template <typename F>
-bool Eventually(F done, std::chrono::seconds limit = std::chrono::seconds(60)) {
-  const auto deadline = std::chrono::steady_clock::now() + limit;
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (done()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
-  return false;
-}
 
 // A job whose single key takes `seconds` (sleep(seconds, value)).
 std::string SleepJob(const std::string& key, double seconds, int value = 7) {
@@ -108,7 +98,7 @@ TEST_F(GatewayTest, RestSubmitGetResultsAndList) {
   EXPECT_EQ(created["keys"], json({"z", "total", "data"}));
   EXPECT_EQ(r->get_header_value("Location"), "/v1/jobs/" + id);
 
-  ASSERT_TRUE(Eventually([&] { return JobIn(*http, id, "finished"); }));
+  ASSERT_TRUE(WaitUntil([&] { return JobIn(*http, id, "finished"); }));
   json job = GetJson(*http, "/v1/jobs/" + id);
   EXPECT_EQ(job["id"], id);
   EXPECT_EQ(job["keys"]["z"]["state"], "memory");
@@ -149,7 +139,7 @@ TEST_F(GatewayTest, RestBytesResultsAndFailedTasks) {
   const std::string id = SubmitJob(*http, R"({"tasks": {
       "blob": {"fn": "random_bytes", "args": [3000, 1]},
       "bad": {"fn": "fail", "args": ["boom"]}}})");
-  ASSERT_TRUE(Eventually([&] { return JobIn(*http, id, "failed"); }));
+  ASSERT_TRUE(WaitUntil([&] { return JobIn(*http, id, "failed"); }));
   httplib::Result r = http->Get(("/v1/jobs/" + id + "/results/blob").c_str());
   ASSERT_TRUE(r);
   EXPECT_EQ(r->status, 200);
@@ -190,7 +180,7 @@ TEST_F(GatewayTest, RestRejectsBadGraphsWithClearMessages) {
   }
   // The gateway and cluster keep working.
   const std::string id = SubmitJob(*http, kGraph);
-  EXPECT_TRUE(Eventually([&] { return JobIn(*http, id, "finished"); }));
+  EXPECT_TRUE(WaitUntil([&] { return JobIn(*http, id, "finished"); }));
 }
 
 TEST_F(GatewayTest, RestEventStreamEndsWhenTheJobIsDone) {
@@ -230,7 +220,7 @@ TEST_F(GatewayTest, RestDeleteCancelsOnlyTheJobsOwnKeys) {
   ASSERT_TRUE(r);
   EXPECT_EQ(json::parse(r->body)["state"], "cancelled");
   // b still wants "shared": it completes.
-  ASSERT_TRUE(Eventually([&] { return JobIn(*http, b, "finished"); }));
+  ASSERT_TRUE(WaitUntil([&] { return JobIn(*http, b, "finished"); }));
   EXPECT_EQ(GetJson(*http, "/v1/jobs/" + b + "/results/shared"), json(5));
   int status = 0;
   json err = GetJson(*http, "/v1/jobs/" + a + "/results/shared", &status);
@@ -265,7 +255,7 @@ TEST_F(GatewayTest, JobOutlivesItsHttpClient) {
   }
   auto http = gw.Http();
   std::string id;
-  ASSERT_TRUE(Eventually([&] {
+  ASSERT_TRUE(WaitUntil([&] {
     json list = GetJson(*http, "/v1/jobs");
     for (const json& j : list["jobs"]) {
       if (j["name"] == "orphaned") id = j["id"];
@@ -303,7 +293,7 @@ TEST_F(GatewayTest, ClusterFunctionsHealthAndMetrics) {
   ASSERT_TRUE(r);
   EXPECT_EQ(r->status, 200) << r->body;
   // A request is counted just after its answer went out: poll.
-  EXPECT_TRUE(Eventually([&] {
+  EXPECT_TRUE(WaitUntil([&] {
     r = http->Get("/metrics");
     return r && absl::StrContains(
                     r->body,
@@ -566,7 +556,7 @@ TEST_F(GatewayTest, BearerTokensGuardEveryRouteButHealthAndReloadOnSighup) {
   WriteFile("tokens", "secret-2\n");
   gw.process().Signal(SIGHUP);
   auto rotated = gw.Http("secret-2");
-  ASSERT_TRUE(Eventually([&] {
+  ASSERT_TRUE(WaitUntil([&] {
     httplib::Result res = rotated->Get("/v1/jobs");
     return res && res->status == 200;
   }));
@@ -615,7 +605,7 @@ TEST_F(GatewayTest, LimitsOnBodySizeTasksDepthAndStreams) {
     auto own = gw.Http();
     own->Get(("/v1/jobs/" + id + "/events").c_str(), [](const char*, size_t) { return true; });
   });
-  ASSERT_TRUE(Eventually([&] {
+  ASSERT_TRUE(WaitUntil([&] {
     httplib::Result res = http->Get("/metrics");
     return res && absl::StrContains(res->body, R"(taskgrid_gateway_open_streams{protocol="http"} 1)");
   }));
@@ -684,7 +674,7 @@ TEST_F(GatewayTest, OpenApiDocumentMatchesTheServedRoutes) {
   json doc = GetJson(*http, "/v1/openapi.json");
   ASSERT_EQ(doc["openapi"].get<std::string>().substr(0, 2), "3.");
   const std::string id = SubmitJob(*http, kGraph);
-  ASSERT_TRUE(Eventually([&] { return JobIn(*http, id, "finished"); }));
+  ASSERT_TRUE(WaitUntil([&] { return JobIn(*http, id, "finished"); }));
   int walked = 0;
   std::vector<std::pair<std::string, std::string>> deletes;
   for (const auto& [path, item] : doc["paths"].items()) {
@@ -727,7 +717,7 @@ TEST_F(GatewayTest, DashboardShowsWorkersTasksAndJobsInChromium) {
   auto http = gw.Http("dash-token");
   const std::string done =
       SubmitJob(*http, R"({"tasks": {"d1": {"fn": "inc", "args": [1]}}, "name": "quick"})");
-  ASSERT_TRUE(Eventually([&] { return JobIn(*http, done, "finished"); }));
+  ASSERT_TRUE(WaitUntil([&] { return JobIn(*http, done, "finished"); }));
   const std::string running = SubmitJob(*http, json::parse(SleepJob("d-slow", 60)).dump());
   const std::string url = absl::StrCat("http://127.0.0.1:", gw.http_port(), "/?token=dash-token");
   const std::string dir = cluster_.dir();

@@ -19,6 +19,7 @@
 #include "nlohmann/json.hpp"
 #include "taskgrid/v1/scheduler.grpc.pb.h"
 #include "tests/local_cluster.h"
+#include "tests/e2e_util.h"
 #include "tests/gateway_rest.h"
 #include "tests/local_gateway.h"
 
@@ -31,17 +32,7 @@ using testing::LocalGateway;
 using testing::GetJson;
 using testing::JobIn;
 using testing::SubmitJob;
-
-// Polls until `done`; the limit only bounds a hang.
-template <typename F>
-bool Eventually(F done, std::chrono::seconds limit = std::chrono::seconds(60)) {
-  const auto deadline = std::chrono::steady_clock::now() + limit;
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (done()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
-  return false;
-}
+using testing::WaitUntil;
 
 class GatewayRestartTest : public ::testing::Test {
  protected:
@@ -64,7 +55,7 @@ class GatewayRestartTest : public ::testing::Test {
         std::make_unique<LocalGateway>(cluster_.scheduler_address(), cluster_.dir(), extra));
     LocalGateway& gw = *gateways_.back();
     EXPECT_TRUE(gw.ok()) << gw.process().Stderr();
-    EXPECT_TRUE(Eventually([&] {
+    EXPECT_TRUE(WaitUntil([&] {
       httplib::Result r = gw.Http()->Get("/readyz");
       return r && r->status == 200;
     })) << gw.process().Stderr();
@@ -104,8 +95,8 @@ TEST_F(GatewayRestartTest, FinishedJobsSurviveASigkilledGateway) {
                                           {"keys", {"b", "arr"}}});
   const std::string dropped =
       Submit(*http, {{"name", "dropped"}, {"tasks", {{"c", {{"fn", "inc"}, {"args", {41}}}}}}});
-  ASSERT_TRUE(Eventually([&] { return JobIn(*http, kept, "finished"); }));
-  ASSERT_TRUE(Eventually([&] { return JobIn(*http, dropped, "finished"); }));
+  ASSERT_TRUE(WaitUntil([&] { return JobIn(*http, kept, "finished"); }));
+  ASSERT_TRUE(WaitUntil([&] { return JobIn(*http, dropped, "finished"); }));
   EXPECT_EQ(KeysInMemory(), (std::set<std::string>{"b", "arr", "c"}));
 
   Kill(first);
@@ -133,7 +124,7 @@ TEST_F(GatewayRestartTest, FinishedJobsSurviveASigkilledGateway) {
   r = http->Delete(("/v1/jobs/" + dropped).c_str());
   ASSERT_TRUE(r);
   EXPECT_EQ(r->status, 200) << r->body;
-  EXPECT_TRUE(Eventually([&] { return KeysInMemory() == std::set<std::string>{"b", "arr"}; }));
+  EXPECT_TRUE(WaitUntil([&] { return KeysInMemory() == std::set<std::string>{"b", "arr"}; }));
 
   // A third gateway no longer sees the deleted job, still the kept one.
   Kill(second);
@@ -156,21 +147,21 @@ TEST_F(GatewayRestartTest, JobFinishingWhileNoGatewayRunsIsServedByTheNextAndExp
   EXPECT_FALSE(JobIn(*http, id, "finished"));
   Kill(first);
   // The job finishes with no gateway around.
-  ASSERT_TRUE(Eventually([&] { return KeysInMemory().count("nap") == 1; }));
+  ASSERT_TRUE(WaitUntil([&] { return KeysInMemory().count("nap") == 1; }));
 
   LocalGateway& second = StartGateway();
   http = second.Http();
-  ASSERT_TRUE(Eventually([&] { return JobIn(*http, id, "finished"); }))
+  ASSERT_TRUE(WaitUntil([&] { return JobIn(*http, id, "finished"); }))
       << GetJson(*http, "/v1/jobs/" + id).dump();
   EXPECT_EQ(GetJson(*http, "/v1/jobs/" + id + "/results/nap"), json(99));
   // The TTL the job was submitted with still applies: it expires and its
   // key is released on the scheduler.
   int status = 0;
-  EXPECT_TRUE(Eventually([&] {
+  EXPECT_TRUE(WaitUntil([&] {
     GetJson(*http, "/v1/jobs/" + id, &status);
     return status == 404;
   }));
-  EXPECT_TRUE(Eventually([&] { return KeysInMemory().empty(); }));
+  EXPECT_TRUE(WaitUntil([&] { return KeysInMemory().empty(); }));
 }
 
 }  // namespace

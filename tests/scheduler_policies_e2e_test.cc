@@ -27,6 +27,7 @@ namespace {
 using ::testing::HasSubstr;
 using testing::LocalCluster;
 using testing::Spec;
+using testing::WaitUntil;
 
 constexpr auto kTimeout = std::chrono::seconds(30);
 
@@ -63,17 +64,6 @@ SubmitOptions OnWorkers(std::vector<std::string> workers) {
   SubmitOptions o;
   o.workers = std::move(workers);
   return o;
-}
-
-// Polls `done` every 20 ms until it holds or `timeout` passes.
-template <typename Pred>
-bool WaitUntil(Pred done, std::chrono::milliseconds timeout = kTimeout) {
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (!done()) {
-    if (std::chrono::steady_clock::now() > deadline) return false;
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
-  return true;
 }
 
 // The one worker holding a finished key (the one that ran it, for a task
