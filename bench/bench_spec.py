@@ -24,6 +24,8 @@ FULL_SIZES = {
     "memory": {"n": 200000},
     "gateway_rest": {"n": 1000},
     "gateway_grpc": {"n": 1000},
+    # The issue's million-task graph: 524,288 leaves = 1,048,575 tasks.
+    "tree1m": {"n": 524288},
 }
 DASK_SIZE_OVERRIDES = {
     # 131k tasks at Dask's ~600 tasks/s default would take ~4 minutes.
@@ -42,14 +44,21 @@ QUICK_SIZES = {
     "memory": {"n": 10000},
     "gateway_rest": {"n": 200},
     "gateway_grpc": {"n": 200},
+    "tree1m": {"n": 16384},
 }
 QUICK_DASK_SIZE_OVERRIDES = {
     "tree": {"n": 512},
     "memory": {"n": 3000},
 }
 
+# tree1m runs last: a Dask run stopped at its bound leaves its cluster busy.
 WORKLOADS = ["memory", "latency", "map", "chain", "tree", "transfer16",
-             "transfer256", "gateway_rest", "gateway_grpc"]
+             "transfer256", "gateway_rest", "gateway_grpc", "tree1m"]
+
+# Seconds a Dask run of these workloads may take before it is stopped and
+# reported as "did not finish in N s" (not a failure): at Dask's ~600-4,000
+# tasks/s the million-task tree would take 5-30 minutes.
+DASK_BOUNDS_S = {"tree1m": 120}
 
 # Workloads through taskgrid-gateway (started beside the taskgrid cluster
 # for them). Dask.distributed has no such gateway: its cells read "n/a"
@@ -63,6 +72,7 @@ DRIVER_WORKLOAD["transfer16"] = "transfer"
 DRIVER_WORKLOAD["transfer256"] = "transfer"
 DRIVER_WORKLOAD["gateway_rest"] = "gateway-rest"
 DRIVER_WORKLOAD["gateway_grpc"] = "gateway-grpc"
+DRIVER_WORKLOAD["tree1m"] = "tree"
 
 # One table row per metric. better: "higher" (throughput) or "lower"
 # (latency, memory); the ratio column is always "how many times better
@@ -81,6 +91,11 @@ ROWS = [
         "higher", 20000.0, 175.0, 174.0),
     Row("tree", "tasks_per_s", "binary tree reduction", "tasks/s", "higher",
         100000.0, 626.0, 4001.0),
+    Row("tree1m", "seconds", "1M-task tree reduction, submit->result", "s",
+        "lower", 20.0, None, None),
+    Row("tree1m", "sched_peak_bytes_per_task",
+        "scheduler peak memory per task, 1M-task tree", "bytes", "lower",
+        1000.0, None, None),
     Row("transfer16", "gb_per_s", "worker->worker transfer, 16 MiB", "GB/s",
         "higher", None, None, None),
     Row("transfer256", "gb_per_s", "worker->worker transfer, 256 MiB", "GB/s",

@@ -1,6 +1,7 @@
 #include "bench/bench_workloads.h"
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <functional>
 #include <map>
@@ -101,12 +102,51 @@ absl::StatusOr<nlohmann::json> RunChain(Client& client, const ClusterProbe&,
   return RunGraph(client, ChainGraph(o.key_prefix + "-chain", o.n));
 }
 
+// Samples a process's resident memory every 20 ms on its own thread until
+// destroyed; peak() is the largest value seen (0 when pid <= 0 or unreadable).
+class PeakRssSampler {
+ public:
+  explicit PeakRssSampler(int pid) : pid_(pid) {
+    if (pid_ <= 0) return;
+    baseline_ = ReadResidentBytes(pid_).value_or(0);
+    peak_ = baseline_;
+    thread_ = std::thread([this] {
+      while (!stop_.load()) {
+        peak_ = std::max(peak_.load(), ReadResidentBytes(pid_).value_or(0));
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+      }
+    });
+  }
+  ~PeakRssSampler() {
+    stop_ = true;
+    if (thread_.joinable()) thread_.join();
+  }
+  int64_t baseline() const { return baseline_; }
+  int64_t peak() const { return peak_.load(); }
+
+ private:
+  const int pid_;
+  int64_t baseline_ = 0;
+  std::atomic<int64_t> peak_{0};
+  std::atomic<bool> stop_{false};
+  std::thread thread_;
+};
+
 absl::StatusOr<nlohmann::json> RunTree(Client& client, const ClusterProbe&,
                                        const WorkloadOptions& o) {
   absl::StatusOr<BenchGraph> graph = TreeGraph(o.key_prefix + "-tree", o.n);
   if (!graph.ok()) return graph.status();
+  const int64_t tasks = static_cast<int64_t>(graph->tasks.size());
+  PeakRssSampler rss(o.scheduler_pid);
   absl::StatusOr<nlohmann::json> out = RunGraph(client, *std::move(graph));
-  if (out.ok()) (*out)["leaves"] = o.n;
+  if (!out.ok()) return out;
+  (*out)["leaves"] = o.n;
+  if (o.scheduler_pid > 0) {
+    // Growth of the scheduler's resident memory over the graph's life,
+    // per task of the graph (the whole graph is held at its peak).
+    (*out)["sched_peak_rss_bytes"] = rss.peak();
+    (*out)["sched_peak_bytes_per_task"] = double(rss.peak() - rss.baseline()) / tasks;
+  }
   return out;
 }
 

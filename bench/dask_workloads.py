@@ -15,6 +15,7 @@ import json
 import math
 import statistics
 import sys
+import threading
 import time
 
 import numpy as np
@@ -128,16 +129,45 @@ def tree_graph(leaves):
     return dsk, f"tree-{level}-0"
 
 
+class PeakRss:
+    """Samples a process's resident memory every 20 ms on a thread while in
+    the with-block (as the taskgrid driver does); peak/baseline in bytes."""
+
+    def __init__(self, pid):
+        self.pid, self.baseline, self.peak = pid, 0, 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self):
+        while not self._stop.wait(0.02):
+            self.peak = max(self.peak, read_rss(self.pid))
+
+    def __enter__(self):
+        if self.pid:
+            self.baseline = self.peak = read_rss(self.pid)
+            self._thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        if self.pid:
+            self._thread.join()
+
+
 def run_tree(client, args):
     dsk, root = tree_graph(args.n)
-    t0 = time.perf_counter()
-    result = client.get(dsk, root)
-    elapsed = time.perf_counter() - t0
+    with PeakRss(args.scheduler_pid) as rss:
+        t0 = time.perf_counter()
+        result = client.get(dsk, root)
+        elapsed = time.perf_counter() - t0
     expected = args.n * (args.n + 1) // 2
     if result != expected:
         raise RuntimeError(f"tree returned {result}, want {expected}")
     out = throughput(len(dsk), elapsed)
     out["leaves"] = args.n
+    if args.scheduler_pid:
+        out["sched_peak_rss_bytes"] = rss.peak
+        out["sched_peak_bytes_per_task"] = (rss.peak - rss.baseline) / len(dsk)
     return out
 
 

@@ -88,6 +88,27 @@ class OutputTest(unittest.TestCase):
             with open(png_path, "rb") as f:
                 self.assertEqual(f.read(8), b"\x89PNG\r\n\x1a\n")
 
+    def test_a_dask_run_stopped_at_its_bound_reads_did_not_finish(self):
+        results = {"taskgrid": {"tree1m": {"seconds": 30.0}},
+                   "dask_default": {"tree1m": {"dnf_s": 120}},
+                   "dask_best": {"tree1m": {"dnf_s": 120}}}
+        row = ROW[("tree1m", "seconds")]
+        line = next(l for l in report.table_lines(results)
+                    if l.startswith(row.label))
+        self.assertEqual(line.count("did not finish in 120 s"), 2)
+        self.assertIn(">4.0x", line)
+        self.assertIn("NO", line)  # 30 s misses the 20 s target
+        self.assertIsNone(report.speedup(results, row))
+        self.assertEqual(report.errors(results), [])
+
+    def test_no_ratio_floor_when_a_dask_run_finished(self):
+        results = {"taskgrid": {"tree1m": {"seconds": 30.0}},
+                   "dask_default": {"tree1m": {"dnf_s": 120}},
+                   "dask_best": {"tree1m": {"seconds": 100.0}}}
+        row = ROW[("tree1m", "seconds")]
+        self.assertIsNone(report.speedup_floor(results, row))
+        self.assertAlmostEqual(report.speedup(results, row), 100.0 / 30.0)
+
     def test_errors_lists_every_failed_workload(self):
         self.assertEqual(report.errors(RESULTS), ["dask_best memory: exit 1: boom"])
 

@@ -60,7 +60,10 @@ def workload_args(workload, sizes):
     return argv
 
 
-def run_system(name, cluster, driver_prefix, sizes, workloads, timeout, log):
+def run_system(name, cluster, driver_prefix, sizes, workloads, timeout, log,
+               bounds=None):
+    """Runs each workload's driver against `cluster`. A workload in `bounds`
+    is stopped after that many seconds and recorded as {"dnf_s": bound}."""
     results = {}
     for workload in workloads:
         argv = driver_prefix + ["--scheduler", cluster.address,
@@ -69,7 +72,10 @@ def run_system(name, cluster, driver_prefix, sizes, workloads, timeout, log):
         if workload in bench_spec.GATEWAY_WORKLOADS:
             argv += ["--gateway-http", cluster.gateway_http,
                      "--gateway-grpc", cluster.gateway_grpc]
-        result = run_driver(argv, timeout)
+        bound = (bounds or {}).get(workload)
+        result = run_driver(argv, bound or timeout)
+        if bound and result.get("error", "").startswith("timed out"):
+            result = {"dnf_s": bound}
         results[workload] = result
         log(f"  {name:13s} {workload:12s} " + (
             f"ERROR {result['error']}" if "error" in result else
@@ -100,7 +106,7 @@ def run_dask(name, env, sizes, workloads, log_dir, log):
         log(f"{name} cluster at {cluster.address} {env or ''}")
         driver = [DASK_PYTHON, os.path.join(HERE, "dask_workloads.py")]
         results = run_system(name, cluster, driver, sizes, workloads,
-                             DASK_TIMEOUT_S, log)
+                             DASK_TIMEOUT_S, log, bench_spec.DASK_BOUNDS_S)
     for problem in cluster.stop_problems:
         log(f"warning: {problem} (see {log_dir})")
     return results

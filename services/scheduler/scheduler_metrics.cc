@@ -1,6 +1,7 @@
 #include "services/scheduler/scheduler_metrics.h"
 
 #include "common/grpc_server_metrics.h"
+#include "services/scheduler/scheduler_model.h"
 
 namespace taskgrid::scheduler {
 
@@ -120,38 +121,46 @@ SchedulerMetrics::FunctionSeries* SchedulerMetrics::SeriesFor(const std::string&
   return slot.get();
 }
 
+SchedulerMetrics::FunctionSeries* SchedulerMetrics::SeriesFor(const FunctionStats* fn) {
+  auto& slot = by_stats_[fn];
+  if (slot == nullptr) slot = SeriesFor(fn->id);
+  return slot;
+}
+
 SchedulerMetrics::PreparedGraph SchedulerMetrics::Prepare(const std::vector<TaskDef>& tasks) {
+  // Graphs name few functions, mostly in runs: count per run of the same
+  // function rather than building its name for every task.
   PreparedGraph graph;
-  graph.reserve(tasks.size());
+  const TaskDef* run = nullptr;
   for (const TaskDef& t : tasks) {
+    if (run != nullptr && t.function == run->function && t.runtime == run->runtime) {
+      graph.back().second += 1;
+      continue;
+    }
+    run = &t;
     // An empty runtime is the default one, as workers name it.
     graph.emplace_back(
-        t.key, SeriesFor((t.runtime.empty() ? std::string("builtin") : t.runtime) + "/" +
-                         t.function));
+        SeriesFor((t.runtime.empty() ? std::string("builtin") : t.runtime) + "/" + t.function),
+        1);
   }
   return graph;
 }
 
-void SchedulerMetrics::Accept(PreparedGraph graph) {
-  graph_update_tasks_->Observe(static_cast<double>(graph.size()));
-  for (auto& [key, series] : graph) {
-    series->submitted->Increment();
-    function_of_key_[std::move(key)] = series;
+void SchedulerMetrics::Accept(const PreparedGraph& graph) {
+  double tasks = 0;
+  for (const auto& [series, count] : graph) {
+    series->submitted->Increment(count);
+    tasks += count;
   }
+  graph_update_tasks_->Observe(tasks);
 }
 
-void SchedulerMetrics::TaskFinished(const std::string& key, double duration_seconds) {
-  auto it = function_of_key_.find(key);
-  if (it == function_of_key_.end()) return;  // e.g. a late duplicate report
-  it->second->duration->Observe(duration_seconds);
-  function_of_key_.erase(it);
+void SchedulerMetrics::TaskFinished(const FunctionStats* fn, double duration_seconds) {
+  if (fn != nullptr) SeriesFor(fn)->duration->Observe(duration_seconds);
 }
 
-void SchedulerMetrics::TaskErred(const std::string& key) {
-  auto it = function_of_key_.find(key);
-  if (it == function_of_key_.end()) return;
-  it->second->errors->Increment();
-  function_of_key_.erase(it);
+void SchedulerMetrics::TaskErred(const FunctionStats* fn) {
+  if (fn != nullptr) SeriesFor(fn)->errors->Increment();
 }
 
 }  // namespace taskgrid::scheduler

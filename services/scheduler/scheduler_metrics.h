@@ -32,6 +32,10 @@
 #include "services/scheduler/scheduler_types.h"
 
 namespace taskgrid::scheduler {
+struct FunctionStats;
+}  // namespace taskgrid::scheduler
+
+namespace taskgrid::scheduler {
 
 class SchedulerMetrics {
  public:
@@ -54,23 +58,25 @@ class SchedulerMetrics {
   void ObserveLoopDelay(double seconds);
 
   // Per-function accounting of a graph update: Prepare before the state
-  // machine takes the tasks, then Accept only if it accepted them.
+  // machine takes the tasks, then Accept only if it accepted them. Only
+  // per-function counts are kept, never anything per task key.
   struct FunctionSeries {
     prometheus::Counter* submitted;
     prometheus::Histogram* duration;
     prometheus::Counter* errors;
   };
-  using PreparedGraph = std::vector<std::pair<std::string, FunctionSeries*>>;
+  using PreparedGraph = std::vector<std::pair<FunctionSeries*, double>>;
   PreparedGraph Prepare(const std::vector<TaskDef>& tasks);
-  void Accept(PreparedGraph graph);
-  void TaskFinished(const std::string& key, double duration_seconds);
-  void TaskErred(const std::string& key);
-  // Drops the key -> function index (call when the graph is empty, so keys
-  // released without finishing do not accumulate).
-  void ForgetKeys() { function_of_key_.clear(); }
+  void Accept(const PreparedGraph& graph);
+  // A finished or erred task of function `fn` (the state's record; null is
+  // ignored): call only for reports the state machine accepts, i.e. for a
+  // task it had processing (SchedulerState::RunningFunction).
+  void TaskFinished(const FunctionStats* fn, double duration_seconds);
+  void TaskErred(const FunctionStats* fn);
 
  private:
   FunctionSeries* SeriesFor(const std::string& function);
+  FunctionSeries* SeriesFor(const FunctionStats* fn);
 
   std::shared_ptr<prometheus::Registry> registry_;
   std::unique_ptr<prometheus::Exposer> exposer_;
@@ -89,7 +95,7 @@ class SchedulerMetrics {
   prometheus::Histogram* loop_delay_;
   Counts last_;
   absl::flat_hash_map<std::string, std::unique_ptr<FunctionSeries>> functions_;
-  absl::flat_hash_map<std::string, FunctionSeries*> function_of_key_;
+  absl::flat_hash_map<const FunctionStats*, FunctionSeries*> by_stats_;
 };
 
 }  // namespace taskgrid::scheduler

@@ -20,6 +20,11 @@ std::vector<SchedulerState::WorkerView> SchedulerState::Workers() const {
   return out;
 }
 
+const FunctionStats* SchedulerState::RunningFunction(const std::string& key) const {
+  const Task* t = Find(key);
+  return t != nullptr && t->status == KeyStatus::kProcessing ? t->fn : nullptr;
+}
+
 std::optional<WorkerId> SchedulerState::FindWorker(const std::string& address_or_name) const {
   for (const Worker* w : worker_order_) {
     if (w->def.address == address_or_name) return w->id;

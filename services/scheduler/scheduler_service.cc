@@ -62,7 +62,6 @@ void SchedulerService::Tick() {
     counts.steal_requests = state_->steal_requests();
     counts.steals = state_->steals();
     metrics_->Update(counts);
-    if (state_->num_tasks() == 0) metrics_->ForgetKeys();
   }
 }
 

@@ -242,6 +242,10 @@ class SchedulerState {
   std::optional<KeyStatus> StatusOf(const std::string& key) const;
   std::vector<std::string> FunctionsOffered() const;
   size_t num_tasks() const { return tasks_.size(); }
+  // The function record of `key` while it is processing (so a worker's
+  // finished/erred report for it is one the state will act on), else null.
+  // Function records live as long as the state.
+  const FunctionStats* RunningFunction(const std::string& key) const;
   size_t num_clients() const { return clients_.size(); }
   size_t num_workers() const { return workers_.size(); }
   uint64_t transitions() const { return transitions_; }

@@ -199,7 +199,7 @@ class ClientSessionReactor final
             auto added = state.UpdateGraph(h->id, std::move(u.tasks), u.wanted, u.priority);
             ack->set_accepted(added.ok());
             if (added.ok()) {
-              if (metrics != nullptr) metrics->Accept(std::move(prepared));
+              if (metrics != nullptr) metrics->Accept(prepared);
               ack->set_tasks_added(*added);
             } else {
               ack->set_error(std::string(added.status().message()));
@@ -347,16 +347,19 @@ class WorkerSessionReactor final
             break;
           case v1::WorkerMessage::kTaskFinished: {
             const auto& f = m.task_finished();
+            if (svc->metrics() != nullptr) {
+              svc->metrics()->TaskFinished(state.RunningFunction(f.key()),
+                                           f.stop_time() - f.start_time());
+            }
             state.TaskFinished(h->id, f.key(), f.nbytes(), f.type_name(),
                                f.stop_time() - f.start_time());
-            if (svc->metrics() != nullptr) {
-              svc->metrics()->TaskFinished(f.key(), f.stop_time() - f.start_time());
-            }
             break;
           }
           case v1::WorkerMessage::kTaskErred:
+            if (svc->metrics() != nullptr) {
+              svc->metrics()->TaskErred(state.RunningFunction(m.task_erred().key()));
+            }
             state.TaskErred(h->id, m.task_erred().key(), FromProto(m.task_erred().error()));
-            if (svc->metrics() != nullptr) svc->metrics()->TaskErred(m.task_erred().key());
             break;
           case v1::WorkerMessage::kMissingData: {
             std::vector<DepLocation> missing;
