@@ -232,8 +232,9 @@ absl::StatusOr<nlohmann::json> RunMemory(Client& client, const ClusterProbe&,
     }
   }
   double seconds = SecondsSince(start);
-  // Let the scheduler finish its bookkeeping, as the Dask side does.
-  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  // Let the scheduler finish its bookkeeping and return freed transient
+  // buffers (jemalloc purges after ~1 s), as the Dask side waits too.
+  std::this_thread::sleep_for(std::chrono::seconds(2));
   absl::StatusOr<int64_t> after = ReadResidentBytes(o.scheduler_pid);
   if (!after.ok()) return after.status();
   return nlohmann::json{{"n", o.n},

@@ -225,7 +225,7 @@ def run_memory(client, args):
     elapsed = time.perf_counter() - t0
     if any(f.status != "finished" for f in futures):
         raise RuntimeError("not every held task finished")
-    time.sleep(0.5)  # let the scheduler settle its bookkeeping
+    time.sleep(2)  # let the scheduler settle, as the taskgrid driver does
     after = read_rss(args.scheduler_pid)
     return {
         "n": args.n,

@@ -52,6 +52,7 @@ void SchedulerService::Tick() {
     LOG(INFO) << "client session " << id << " lingered past its time; its keys are released";
   }
   state_->ExpireRecovery();
+  state_->ReleaseCapacity();
   if (metrics_ != nullptr) {
     SchedulerMetrics::Counts counts;
     counts.tasks_by_state = state_->CountsByStatus();

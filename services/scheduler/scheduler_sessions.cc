@@ -74,7 +74,7 @@ void SchedulerState::ReplayWanted(ClientId client) {
     ev.status = t->status;
     if (t->status == KeyStatus::kMemory) {
       ev.nbytes = t->nbytes;
-      ev.type_name = t->type_name;
+      ev.type_name = *t->type_name;
       for (Worker* w : t->who_has) ev.workers.push_back(w->def.address);
     } else if (t->status == KeyStatus::kErred) {
       ev.error = t->error;

@@ -45,6 +45,20 @@ Task* SchedulerState::Find(const std::string& key) const {
   return it == tasks_.end() ? nullptr : it->second.get();
 }
 
+const std::string* SchedulerState::InternTypeName(const std::string& name) {
+  if (name.empty()) return &kNoTypeName;
+  auto it = type_names_.find(name);
+  if (it != type_names_.end()) return &*it;
+  // Type names come from workers: a bound keeps a misbehaving one (a new
+  // name per result) from growing this set without limit.
+  constexpr size_t kMaxTypeNames = 4096;
+  if (type_names_.size() >= kMaxTypeNames) {
+    static const std::string kOther = "object";
+    return &kOther;
+  }
+  return &*type_names_.insert(name).first;
+}
+
 FunctionStats* SchedulerState::StatsFor(const std::string& function_id) {
   auto& slot = functions_[function_id];
   if (!slot) {
@@ -344,7 +358,7 @@ void SchedulerState::NotifyClients(Task* t, KeyStatus status,
   ev.error = std::move(error);
   if (status == KeyStatus::kMemory) {
     ev.nbytes = t->nbytes;
-    ev.type_name = t->type_name;
+    ev.type_name = *t->type_name;
     for (Worker* w : t->who_has) ev.workers.push_back(w->def.address);
   }
   for (ClientId c : t->who_wants) outbox_->KeyEvent(c, ev);
@@ -360,7 +374,7 @@ void SchedulerState::Want(ClientId client, Task* t) {
   if (t->status == KeyStatus::kMemory) {
     ev.status = KeyStatus::kMemory;
     ev.nbytes = t->nbytes;
-    ev.type_name = t->type_name;
+    ev.type_name = *t->type_name;
     for (Worker* w : t->who_has) ev.workers.push_back(w->def.address);
     outbox_->KeyEvent(client, ev);
   } else if (t->status == KeyStatus::kErred) {
@@ -584,7 +598,7 @@ void SchedulerState::TaskFinished(WorkerId id, const std::string& key, int64_t n
     return;
   }
   t->nbytes = nbytes;
-  t->type_name = type_name;
+  t->type_name = InternTypeName(type_name);
   AddReplica(t, w, nbytes);
   Transition(t, KeyStatus::kMemory);
   NotifyClients(t, KeyStatus::kMemory);

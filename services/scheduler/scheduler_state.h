@@ -38,6 +38,7 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
+#include "absl/container/node_hash_set.h"
 #include "absl/status/statusor.h"
 #include "services/scheduler/scheduler_model.h"
 #include "services/scheduler/scheduler_types.h"
@@ -193,6 +194,10 @@ class SchedulerState {
   // Ends the recovery hold and the grace period of adopted keys once their
   // time has come. Call periodically.
   void ExpireRecovery();
+  // Gives back the capacity of containers sized for a graph that has since
+  // been released (hash tables never shrink by themselves): memory returns
+  // once a big graph is gone. Call periodically; cheap when nothing shrank.
+  void ReleaseCapacity();
   // Forgets every task (clients get cancelled events) and frees all data.
   int Restart();
 
@@ -272,6 +277,7 @@ class SchedulerState {
     std::map<std::string, std::string> data;
   };
 
+  const std::string* InternTypeName(const std::string& name);
   Task* Find(const std::string& key) const;
   void Transition(Task* t, KeyStatus to);
   // Drains the work lists filled by transitions until nothing is left.
@@ -357,6 +363,8 @@ class SchedulerState {
   // Named sessions (attached or detached) by name.
   absl::flat_hash_map<std::string, ClientId> sessions_;
   absl::flat_hash_map<std::string, std::unique_ptr<FunctionStats>> functions_;
+  // Result type names, interned for Task::type_name (node set: stable).
+  absl::node_hash_set<std::string> type_names_;
   // Functions offered by workers, "runtime/name" -> number of workers.
   absl::flat_hash_map<std::string, int> offered_;
   absl::flat_hash_set<std::string> ever_offered_;
