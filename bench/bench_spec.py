@@ -60,6 +60,10 @@ WORKLOADS = ["memory", "latency", "map", "chain", "tree", "transfer16",
 # tasks/s the million-task tree would take 5-30 minutes.
 DASK_BOUNDS_S = {"tree1m": 120}
 
+# Workloads during which the taskgrid scheduler's event-loop delay histogram
+# is read (bench/loop_delay.py); Dask has no such histogram.
+LOOP_DELAY_WORKLOADS = ["tree1m"]
+
 # Workloads through taskgrid-gateway (started beside the taskgrid cluster
 # for them). Dask.distributed has no such gateway: its cells read "n/a"
 # (its own client's submit->result is the "round trip" row).
@@ -96,6 +100,9 @@ ROWS = [
     Row("tree1m", "sched_peak_bytes_per_task",
         "scheduler peak memory per task, 1M-task tree", "bytes", "lower",
         1000.0, None, None),
+    Row("tree1m", "loop_delay_p99_ms",
+        "scheduler event-loop delay p99 (bucket bound), 1M-task tree", "ms",
+        "lower", 10.0, None, None),
     Row("transfer16", "gb_per_s", "worker->worker transfer, 16 MiB", "GB/s",
         "higher", None, None, None),
     Row("transfer256", "gb_per_s", "worker->worker transfer, 256 MiB", "GB/s",

@@ -120,15 +120,18 @@ class TaskgridCluster(_LocalCluster):
         self.procs = _Processes(log_dir)
         self.address = None
         self.scheduler_pid = None
+        # The scheduler's Prometheus endpoint (its event-loop delay histogram).
+        self.metrics_url = None
         self.gateway_http = None
         self.gateway_grpc = None
 
     def _start(self):
-        port = free_port()
+        port, metrics_port = free_port(), free_port()
         self.address = f"127.0.0.1:{port}"
+        self.metrics_url = f"http://127.0.0.1:{metrics_port}/metrics"
         sched = self.procs.start("taskgrid-scheduler", [
             find_binary(self.build_dir, "services/scheduler", "taskgrid-scheduler"),
-            "--host", "127.0.0.1", "--port", str(port), "--metrics-port", "0"])
+            "--host", "127.0.0.1", "--port", str(port), "--metrics-port", str(metrics_port)])
         self.scheduler_pid = sched.pid
         time.sleep(0.2)
         self.procs.check_alive()

@@ -25,6 +25,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
 import bench_spec  # noqa: E402
+import loop_delay  # noqa: E402
 import report  # noqa: E402
 from cluster import DASK_PYTHON, DaskCluster, TaskgridCluster, find_binary  # noqa: E402
 
@@ -73,9 +74,14 @@ def run_system(name, cluster, driver_prefix, sizes, workloads, timeout, log,
             argv += ["--gateway-http", cluster.gateway_http,
                      "--gateway-grpc", cluster.gateway_grpc]
         bound = (bounds or {}).get(workload)
+        metrics_url = getattr(cluster, "metrics_url", None)
+        watch_loop = metrics_url and workload in bench_spec.LOOP_DELAY_WORKLOADS
+        before = loop_delay.scrape(metrics_url) if watch_loop else None
         result = run_driver(argv, bound or timeout)
         if bound and result.get("error", "").startswith("timed out"):
             result = {"dnf_s": bound}
+        if watch_loop and "error" not in result:
+            result.update(loop_delay.summarize(before, loop_delay.scrape(metrics_url)) or {})
         results[workload] = result
         log(f"  {name:13s} {workload:12s} " + (
             f"ERROR {result['error']}" if "error" in result else
