@@ -361,7 +361,9 @@ class WorkerSessionReactor final
           case v1::WorkerMessage::kMissingData: {
             std::vector<DepLocation> missing;
             for (const auto& loc : m.missing_data().missing()) missing.push_back(FromProto(loc));
-            state.MissingData(h->id, m.missing_data().key(), missing);
+            state.MissingData(h->id, m.missing_data().key(), missing,
+                              {m.missing_data().unreachable().begin(),
+                               m.missing_data().unreachable().end()});
             break;
           }
           case v1::WorkerMessage::kKeysAdded: {

@@ -231,7 +231,9 @@ int Run(int argc, char** argv) {
     return 1;
   }
 
-  auto fetcher = std::make_unique<GrpcPeerFetcher>(address, &channels, &stats);
+  GrpcPeerFetcher::Options fetch_options;
+  fetch_options.stall_timeout = absl::Seconds(options->fetch_stall_timeout_seconds);
+  auto fetcher = std::make_unique<GrpcPeerFetcher>(address, &channels, &stats, fetch_options);
   auto connection =
       std::make_unique<SchedulerConnection>(SchedulerConnection::Options{options->scheduler_address});
   WorkerIdentity identity;

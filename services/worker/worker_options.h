@@ -4,7 +4,7 @@
 //   taskgrid-worker [SCHEDULER_ADDRESS] [--nthreads N] [--memory-limit 4GiB]
 //       [--resources GPU=1,MEMORY=2e9] [--name NAME] [--host H] [--port 0]
 //       [--metrics-port 0] [--local-directory DIR] [--plugin LIB.so]...
-//       [--allow-exec] [--python | --no-python]
+//       [--allow-exec] [--python | --no-python] [--fetch-stall-timeout 30s]
 //       [--memory-target-fraction 0.6] [--memory-spill-fraction 0.7]
 //       [--memory-pause-fraction 0.8] [--memory-terminate-fraction 0.95]
 //       [--close-timeout 10s]
@@ -34,6 +34,9 @@ struct WorkerOptions {
   // How long a closing worker waits for its data to be handed off and for
   // transfers in progress.
   double close_timeout_seconds = 10;
+  // A transfer from a peer that receives nothing for this long is given up
+  // and retried (see GrpcPeerFetcher::Options).
+  double fetch_stall_timeout_seconds = 30;
   std::map<std::string, double> resources;
   std::string name;  // empty: the worker's address
   std::string host = "127.0.0.1";

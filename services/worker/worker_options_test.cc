@@ -118,6 +118,17 @@ TEST_F(WorkerOptionsTest, MemoryFractionsAndCloseTimeout) {
               HasSubstr("--close-timeout"));
 }
 
+TEST_F(WorkerOptionsTest, FetchStallTimeout) {
+  EXPECT_DOUBLE_EQ(Parse({})->fetch_stall_timeout_seconds, 30);
+  absl::StatusOr<WorkerOptions> o = Parse({"--fetch-stall-timeout", "500ms"});
+  ASSERT_TRUE(o.ok()) << o.status();
+  EXPECT_DOUBLE_EQ(o->fetch_stall_timeout_seconds, 0.5);
+  EXPECT_THAT(Parse({"--fetch-stall-timeout", "0"}).status().message(),
+              HasSubstr("--fetch-stall-timeout: '0' is not between 1ms and 1h"));
+  EXPECT_THAT(Parse({"--fetch-stall-timeout", "later"}).status().message(),
+              HasSubstr("--fetch-stall-timeout: 'later' is not a duration"));
+}
+
 TEST_F(WorkerOptionsTest, ErrorsNameTheFlag) {
   EXPECT_THAT(Parse({"--nthreads", "0"}).status().message(), HasSubstr("--nthreads"));
   EXPECT_THAT(Parse({"--nthreads", "x"}).status().message(), HasSubstr("--nthreads"));
