@@ -21,7 +21,8 @@ absl::StatusOr<WorkerOptions> ParseWorkerOptions(int argc, char** argv) {
                    {"fetch-stall-timeout", "nthreads", "memory-limit", "resources", "name", "host", "port",
                     "metrics-port", "local-directory", "plugin", "memory-target-fraction",
                     "memory-spill-fraction", "memory-pause-fraction",
-                    "memory-terminate-fraction", "close-timeout", "token-file"},
+                    "memory-terminate-fraction", "close-timeout", "token-file",
+                    "contact-address"},
                    {"allow-exec", "help", "python", "no-python"});
   if (!flags.ok()) return flags.status();
   WorkerOptions o;
@@ -117,6 +118,17 @@ absl::StatusOr<WorkerOptions> ParseWorkerOptions(int argc, char** argv) {
     }
     (std::string(name) == "port" ? o.port : o.metrics_port) = static_cast<int>(*port);
   }
+  o.contact_address = flags->GetString("contact-address", "");
+  if (!o.contact_address.empty()) {
+    const size_t colon = o.contact_address.rfind(':');
+    int64_t contact_port = 0;
+    if (colon == std::string::npos || colon == 0 ||
+        !absl::SimpleAtoi(o.contact_address.substr(colon + 1), &contact_port) ||
+        contact_port <= 0 || contact_port > 65535) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "flag --contact-address: '", o.contact_address, "' is not HOST:PORT"));
+    }
+  }
   o.local_directory = flags->GetString("local-directory", "");
   for (const std::string& value : flags->GetAll("plugin")) {
     // TASKGRID_PLUGIN can only hold one value: allow a comma-separated list.
@@ -142,6 +154,9 @@ std::string WorkerUsage() {
          "         [--memory-target-fraction 0.6] [--memory-spill-fraction 0.7]\n"
          "         [--memory-pause-fraction 0.8] [--memory-terminate-fraction 0.95]\n"
          "         [--close-timeout 10s]   (fractions of --memory-limit; 0 or false disables)\n"
+         "         [--contact-address HOST:PORT]   (the address peers, clients and the\n"
+         "                                scheduler are told, when it is not the one the\n"
+         "                                worker listens on: NAT, port forwarding, a proxy)\n"
          "         [--token-file FILE]   (callers need a bearer token of FILE; the worker\n"
          "                                sends its first token, else $TASKGRID_TOKEN)\n"
          "Every flag can also be set as TASKGRID_<FLAG> (e.g. TASKGRID_NTHREADS);\n"

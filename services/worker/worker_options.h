@@ -7,7 +7,7 @@
 //       [--allow-exec] [--python | --no-python] [--fetch-stall-timeout 30s]
 //       [--memory-target-fraction 0.6] [--memory-spill-fraction 0.7]
 //       [--memory-pause-fraction 0.8] [--memory-terminate-fraction 0.95]
-//       [--close-timeout 10s]
+//       [--close-timeout 10s] [--contact-address HOST:PORT]
 //
 // Stateless; thread-safe.
 
@@ -42,6 +42,9 @@ struct WorkerOptions {
   std::string host = "127.0.0.1";
   int port = 0;          // 0: any free port
   int metrics_port = 0;  // 0: any free port
+  // The address advertised to the scheduler (and so to peers and clients)
+  // instead of host:port; empty: host:port.
+  std::string contact_address;
   std::string local_directory;
   // Bearer tokens the worker requires of callers; its first token is also
   // what the worker sends (default: TASKGRID_TOKEN). Empty: no auth.

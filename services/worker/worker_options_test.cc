@@ -134,9 +134,20 @@ TEST_F(WorkerOptionsTest, ErrorsNameTheFlag) {
   EXPECT_THAT(Parse({"--nthreads", "x"}).status().message(), HasSubstr("--nthreads"));
   EXPECT_THAT(Parse({"--memory-limit", "lots"}).status().message(), HasSubstr("--memory-limit"));
   EXPECT_THAT(Parse({"--port", "70000"}).status().message(), HasSubstr("--port"));
+  EXPECT_THAT(Parse({"--contact-address", "nohost"}).status().message(),
+              HasSubstr("--contact-address"));
+  EXPECT_THAT(Parse({"--contact-address", "h:0"}).status().message(),
+              HasSubstr("--contact-address"));
   EXPECT_THAT(Parse({"--resources", "GPU=-1"}).status().message(), HasSubstr("--resources"));
   EXPECT_THAT(Parse({"--bogus"}).status().message(), HasSubstr("--bogus"));
   EXPECT_THAT(Parse({"a:1", "b:2"}).status().message(), HasSubstr("SCHEDULER_ADDRESS"));
+}
+
+TEST_F(WorkerOptionsTest, ContactAddressIsAdvertisedAsGiven) {
+  auto o = Parse({"--contact-address", "proxy.example:9000"});
+  ASSERT_TRUE(o.ok()) << o.status();
+  EXPECT_EQ(o->contact_address, "proxy.example:9000");
+  EXPECT_EQ(Parse({})->contact_address, "");
 }
 
 TEST_F(WorkerOptionsTest, AdvertisedHost) {
