@@ -3,7 +3,8 @@
 One gRPC channel to the scheduler carries the ClientSession stream (graph
 updates, releases, cancels out; key events in); results are fetched straight
 from the workers that hold them (Worker.GetData), never through the
-scheduler.
+scheduler. When the scheduler restarts, a new channel and session replace
+them (_reconnect.py).
 
 Thread-safety: every method may be called from any thread. One lock guards
 the key table; callbacks run on a separate thread.

@@ -84,9 +84,10 @@ class LocalCluster:
         self.scheduler.wait(5)
 
     def restart_scheduler(self):
-        """SIGKILLs the scheduler and starts a new one on the same port (the
-        old one's log stays)."""
-        self.kill_scheduler()
+        """SIGKILLs the scheduler (unless killed already) and starts a new
+        one on the same port (the old one's log stays)."""
+        if self.scheduler.poll() is None:
+            self.kill_scheduler()
         port = self.scheduler_address.rpartition(":")[2]
         restarts = sum(1 for name in os.listdir(self.dir) if name.startswith("scheduler"))
         self.scheduler = self._start_scheduler(port, "scheduler-%d.log" % restarts)

@@ -81,17 +81,26 @@ def test_graph_in_flight_finishes_after_restart_without_recomputing_what_survive
             # freed once their keys are done).
             assert len(c._graphs) == 1
 
+            cluster.kill_scheduler()
+            deadline = time.monotonic() + 30
+            while c.status != "connecting":
+                assert time.monotonic() < deadline, "the client did not notice the crash"
+                time.sleep(0.02)
+            # Submitted while no scheduler runs: sent once one is back.
+            during = c.submit(record, d, "during", 5)
             cluster.restart_scheduler()
             open(os.path.join(d, "open"), "w").close()
             assert [f.result(timeout=60) for f in futures] == list(range(1, 7))
+            assert during.result(timeout=60) == 6
             assert early.result(timeout=30) == 101
             assert c.gather(held) == [1, 2, 3, 4]
             assert c.status == "running"
             assert not c._graphs
 
-            # Nothing that was in memory ran again; the seconds ran once.
-            for name in ["early"] + ["held-%d" % i for i in range(4)] + \
-                        ["root-%d" % i for i in range(6)] + ["second-%d" % i for i in range(6)]:
+            # Nothing that was in memory ran again; what was not ran once.
+            names = ["early", "during"] + ["held-%d" % i for i in range(4)]
+            names += ["root-%d" % i for i in range(6)] + ["second-%d" % i for i in range(6)]
+            for name in names:
                 assert runs(d, name) == 1, name
             # The gate was running at the crash: its first run may finish
             # too (the worker cannot stop a Python thread).
