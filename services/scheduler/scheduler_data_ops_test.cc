@@ -35,6 +35,16 @@ class DataOpsTest : public SchedulerStateTest {
     auto locs = state_.WhoHas({key});
     return locs.empty() ? std::vector<std::string>{} : locs[0].workers;
   }
+  // x scattered to w1 only; z, restricted to w2, needs it.
+  void ScatterOnW1ForZOnW2(WorkerId* w1, WorkerId* w2) {
+    *w1 = AddWorker("w1:1");
+    *w2 = AddWorker("w2:1");
+    ClientId c = state_.AddClient("c");
+    ASSERT_TRUE(state_.UpdateData(c, {Loc("x", {"w1:1"}, 8)}).ok());
+    TaskDef z = Def("z", {"x"});
+    z.workers = {"w2:1"};
+    ASSERT_TRUE(state_.UpdateGraph(c, {z}, {"z"}, 0).ok());
+  }
   int KeysHeld(WorkerId w) {
     for (const auto& v : state_.Workers()) {
       if (v.id == w) return v.keys_held;
@@ -224,13 +234,8 @@ TEST_F(DataOpsTest, AFailedOrDeadTransferEndsAndTheKeyStays) {
 }
 
 TEST_F(DataOpsTest, UnreachableLiveHolderKeepsTheOnlyCopyOfScatteredData) {
-  WorkerId w1 = AddWorker("w1:1");
-  WorkerId w2 = AddWorker("w2:1");
-  ClientId c = state_.AddClient("c");
-  ASSERT_TRUE(state_.UpdateData(c, {Loc("x", {"w1:1"}, 8)}).ok());
-  TaskDef z = Def("z", {"x"});
-  z.workers = {"w2:1"};
-  ASSERT_TRUE(state_.UpdateGraph(c, {z}, {"z"}, 0).ok());
+  WorkerId w1, w2;
+  ScatterOnW1ForZOnW2(&w1, &w2);
   ASSERT_EQ(Status("z"), KeyStatus::kProcessing);
   ASSERT_EQ(out_.ComputeKeys(w2).size(), 1u);
   // w2's transfer from w1 stalled: w1 is still connected, so its copy is
@@ -251,13 +256,8 @@ TEST_F(DataOpsTest, UnreachableLiveHolderKeepsTheOnlyCopyOfScatteredData) {
 }
 
 TEST_F(DataOpsTest, ScatteredDataIsLostOnlyWhenItsUnreachableHolderLeaves) {
-  WorkerId w1 = AddWorker("w1:1");
-  WorkerId w2 = AddWorker("w2:1");
-  ClientId c = state_.AddClient("c");
-  ASSERT_TRUE(state_.UpdateData(c, {Loc("x", {"w1:1"}, 8)}).ok());
-  TaskDef z = Def("z", {"x"});
-  z.workers = {"w2:1"};
-  ASSERT_TRUE(state_.UpdateGraph(c, {z}, {"z"}, 0).ok());
+  WorkerId w1, w2;
+  ScatterOnW1ForZOnW2(&w1, &w2);
   state_.MissingData(w2, "z", {Loc("x", {"w1:1"}, 8)}, {"w1:1"});
   state_.MissingData(w2, "z", {Loc("x", {"w1:1"}, 8)}, {"w1:1"});
   EXPECT_EQ(Status("x"), KeyStatus::kMemory);
