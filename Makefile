@@ -10,6 +10,7 @@
 #   make soak        3 clients + worker churn on a local cluster, SOAK_SECONDS
 #                    (default 600); checks results, stuck tasks, RSS (tests/soak)
 #   make fuzz        libFuzzer targets (clang) into build-fuzz/, fuzzed FUZZ_SECONDS each
+#                    (make test fuzzes them too, and runs unit tests there under ASan+UBSan)
 #   make test-asan   ASan+UBSan build in build-asan/, unit and e2e tests (ctest)
 #   make test-tsan   TSan build in build-tsan/, unit and e2e tests (ctest)
 #   make test-image  build deploy/Containerfile with podman and run the image
@@ -47,8 +48,8 @@ configure: setup
 build: configure
 	cmake --build $(BUILD_DIR) -j$(JOBS)
 
-# The fuzz binaries are built before ctest so that the bounded fuzz run
-# (ctest's fuzz_bounded_run) spends its time fuzzing, not compiling.
+# The clang sanitizer tree is built before ctest so that ctest's sanitized.*
+# unit tests and fuzz_bounded_run.* spend their time testing, not compiling.
 test-cmake: build fuzz-build
 	ctest --test-dir $(BUILD_DIR) --output-on-failure -j$(JOBS) --timeout $(CTEST_TIMEOUT)
 
@@ -75,16 +76,15 @@ soak: build
 	$(PYTHON) tests/soak/soak.py --build $(BUILD_DIR)
 
 # libFuzzer needs clang: a separate build tree with coverage, ASan and UBSan
-# on everything, building only the fuzz targets and what they link.
+# on everything, building only the fuzz targets, the unit tests that ctest
+# runs there under ASan+UBSan (fuzz/CMakeLists.txt) and what they link.
 FUZZ_BUILD_DIR ?= build-fuzz
 FUZZ_SECONDS ?= 60
 fuzz-build: setup
-	[ -f $(FUZZ_BUILD_DIR)/CMakeCache.txt ] || CC=clang CXX=clang++ cmake -S . -B $(FUZZ_BUILD_DIR) \
-	  -DCMAKE_BUILD_TYPE=$(BUILD_TYPE) -DTASKGRID_SANITIZE=fuzzer
-	cmake --build $(FUZZ_BUILD_DIR) -j$(JOBS) --target fuzz_all
+	JOBS=$(JOBS) fuzz/build_fuzz_tree.sh $(CURDIR)/$(FUZZ_BUILD_DIR)
 
 fuzz: fuzz-build
-	JOBS=$(JOBS) fuzz/run_fuzz.sh $(FUZZ_SECONDS) $(CURDIR)/$(FUZZ_BUILD_DIR)
+	JOBS=$(JOBS) fuzz/run_fuzz.sh --no-build $(FUZZ_SECONDS) $(CURDIR)/$(FUZZ_BUILD_DIR)
 
 # Sanitizer builds: every CMake test (unit and e2e; the e2e tests start the
 # sanitized binaries). UBSan reports fail the test instead of scrolling by.

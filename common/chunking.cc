@@ -64,7 +64,7 @@ bool ForEachChunk(const EncodedValue& value, size_t max_chunk_bytes,
 
 absl::Status ChunkAssembler::Add(int64_t total_bytes, int64_t offset,
                                  std::string_view data, bool last,
-                                 uint32_t crc32c) {
+                                 uint32_t checksum, ChecksumAlgorithm algorithm) {
   if (complete_) {
     return absl::FailedPreconditionError("chunk received after the last chunk");
   }
@@ -79,6 +79,11 @@ absl::Status ChunkAssembler::Add(int64_t total_bytes, int64_t offset,
     }
     buffer_ = allocate_(static_cast<size_t>(total_bytes), &write_);
     total_ = total_bytes;
+    algorithm_ = algorithm;
+  } else if (algorithm != algorithm_) {
+    return absl::InvalidArgumentError(absl::StrCat("checksum algorithm changed from ",
+                                                   ChecksumName(algorithm_), " to ",
+                                                   ChecksumName(algorithm), " mid-value"));
   } else if (total_bytes != total_) {
     return absl::InvalidArgumentError(absl::StrCat(
         "total_bytes changed from ", total_, " to ", total_bytes, " mid-value"));
@@ -95,7 +100,7 @@ absl::Status ChunkAssembler::Add(int64_t total_bytes, int64_t offset,
   if (!data.empty()) {
     std::memcpy(write_ + received_, data.data(), data.size());
     // Checksum the copy while it is still in cache.
-    crc_ = Crc32cExtend(crc_, write_ + received_, data.size());
+    crc_ = ChecksumExtend(algorithm_, crc_, write_ + received_, data.size());
     received_ += static_cast<int64_t>(data.size());
   }
   if (last) {
@@ -103,9 +108,9 @@ absl::Status ChunkAssembler::Add(int64_t total_bytes, int64_t offset,
       return absl::InvalidArgumentError(absl::StrCat(
           "last chunk ends at ", received_, " of ", total_, " bytes"));
     }
-    if (crc32c != crc_) {
-      return absl::DataLossError(absl::StrFormat(
-          "crc32c mismatch: sender 0x%08x, received data 0x%08x", crc32c, crc_));
+    if (checksum != crc_) {
+      return absl::DataLossError(absl::StrFormat("%s mismatch: sender 0x%08x, received data 0x%08x",
+                                                 ChecksumName(algorithm_), checksum, crc_));
     }
     complete_ = true;
   }

@@ -1,7 +1,9 @@
 #pragma once
 // Splits an encoded value into chunks for the bulk channel and puts chunks
 // back together on the receiving side, verifying offsets, total size and
-// CRC-32C, so a task is never handed a partial or corrupted value.
+// the checksum (CRC-32C, or the CRC-32 a sender may choose instead: see
+// common/checksum.h), so a task is never handed a partial or corrupted
+// value.
 
 #include <cstdint>
 #include <functional>
@@ -9,6 +11,7 @@
 
 #include "absl/status/statusor.h"
 #include "common/blob.h"
+#include "common/checksum.h"
 #include "common/value_codec.h"
 
 namespace taskgrid {
@@ -40,10 +43,13 @@ class ChunkAssembler {
   using Allocator = Blob (*)(size_t size, char** writable);
   explicit ChunkAssembler(Allocator allocate = &Blob::Allocate) : allocate_(allocate) {}
 
-  // REQUIRES: chunks of one value, in order. Errors name the problem
-  // (offset gap, size mismatch, checksum mismatch, oversize).
+  // REQUIRES: chunks of one value, in order. `checksum` (on the last
+  // chunk) is of the whole value, by `algorithm`, which every chunk of the
+  // value names alike. Errors name the problem (offset gap, size mismatch,
+  // checksum mismatch, algorithm changed mid-value, oversize).
   absl::Status Add(int64_t total_bytes, int64_t offset, std::string_view data,
-                   bool last, uint32_t crc32c);
+                   bool last, uint32_t checksum,
+                   ChecksumAlgorithm algorithm = ChecksumAlgorithm::kCrc32c);
   bool complete() const { return complete_; }
   // REQUIRES: complete().
   Blob Take();
@@ -57,6 +63,7 @@ class ChunkAssembler {
   int64_t total_ = -1;
   int64_t received_ = 0;
   uint32_t crc_ = 0;
+  ChecksumAlgorithm algorithm_ = ChecksumAlgorithm::kCrc32c;
   bool complete_ = false;
   int64_t max_total_ = int64_t{1} << 40;
 };

@@ -121,6 +121,14 @@ TEST(ChunkAssemblerTest, RejectsGap) {
   EXPECT_THAT(std::string(s.message()), HasSubstr("offset 5 but 4 bytes received"));
 }
 
+TEST(ChunkAssemblerTest, RejectsAChecksumAlgorithmChangedMidValue) {
+  ChunkAssembler a;
+  ASSERT_TRUE(a.Add(8, 0, "abcd", false, 0, ChecksumAlgorithm::kCrc32).ok());
+  absl::Status s = a.Add(8, 4, "efgh", true, 0, ChecksumAlgorithm::kCrc32c);
+  EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(std::string(s.message()), HasSubstr("from crc32 to crc32c mid-value"));
+}
+
 TEST(ChunkAssemblerTest, RejectsOverflow) {
   ChunkAssembler a;
   ASSERT_TRUE(a.Add(5, 0, "abc", false, 0).ok());

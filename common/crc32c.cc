@@ -54,10 +54,65 @@ uint32_t ExtendPortable(uint32_t crc, const unsigned char* p, size_t n) {
 }
 
 #if defined(__x86_64__)
+// The crc32 instruction has a latency of 3 cycles but a throughput of one
+// per cycle: one dependent chain runs at a third of the possible speed.
+// Large inputs are therefore taken in blocks of three lanes of kLane bytes
+// checksummed in parallel, then joined: the raw (uninverted) CRC register
+// is linear, so reg(r, A B) = Shift(reg(r, A)) ^ reg(0, B), where Shift
+// advances a register past kLane zero bytes.
+constexpr size_t kLane = 4096;
+
+__attribute__((target("sse4.2"))) uint32_t PastZeros(uint32_t reg, size_t n) {
+  uint64_t c = reg;
+  for (size_t i = 0; i < n; i += 8) c = _mm_crc32_u64(c, 0);
+  return static_cast<uint32_t>(c);
+}
+
+// Shift as four byte-indexed tables (built from the images of the 32 bits).
+struct LaneShift {
+  uint32_t t[4][256];
+  LaneShift() {
+    uint32_t bit_image[32];
+    for (int b = 0; b < 32; ++b) bit_image[b] = PastZeros(1u << b, kLane);
+    for (int k = 0; k < 4; ++k) {
+      for (uint32_t v = 0; v < 256; ++v) {
+        uint32_t image = 0;
+        for (int b = 0; b < 8; ++b) {
+          if (v & (1u << b)) image ^= bit_image[8 * k + b];
+        }
+        t[k][v] = image;
+      }
+    }
+  }
+  uint32_t operator()(uint32_t reg) const {
+    return t[0][reg & 0xFF] ^ t[1][(reg >> 8) & 0xFF] ^ t[2][(reg >> 16) & 0xFF] ^
+           t[3][reg >> 24];
+  }
+};
+
 __attribute__((target("sse4.2"))) uint32_t ExtendSse42(uint32_t crc,
                                                       const unsigned char* p,
                                                       size_t n) {
   uint64_t c = crc;
+  if (n >= 3 * kLane) {
+    static const LaneShift shift;
+    while (n >= 3 * kLane) {
+      uint64_t c1 = 0, c2 = 0;
+      for (size_t i = 0; i < kLane; i += 8) {
+        uint64_t w0, w1, w2;
+        std::memcpy(&w0, p + i, 8);
+        std::memcpy(&w1, p + kLane + i, 8);
+        std::memcpy(&w2, p + 2 * kLane + i, 8);
+        c = _mm_crc32_u64(c, w0);
+        c1 = _mm_crc32_u64(c1, w1);
+        c2 = _mm_crc32_u64(c2, w2);
+      }
+      uint32_t joined = shift(static_cast<uint32_t>(c)) ^ static_cast<uint32_t>(c1);
+      c = shift(joined) ^ static_cast<uint32_t>(c2);
+      p += 3 * kLane;
+      n -= 3 * kLane;
+    }
+  }
   while (n >= 8) {
     uint64_t word;
     std::memcpy(&word, p, 8);

@@ -47,5 +47,23 @@ TEST(Crc32cTest, HardwareAndTablePathsAgree) {
   EXPECT_EQ(internal::Crc32cExtendPortable(0, "123456789", 9), 0xE3069283u);
 }
 
+TEST(Crc32cTest, ThreeLanePathMatchesTheTablePath) {
+  // Sizes around the 3 x 4 KiB block of the interleaved hardware path, at
+  // unaligned starts, and chained across calls.
+  std::mt19937 rng(11);
+  std::string data((1 << 20) + 77, '\0');
+  for (char& c : data) c = static_cast<char>(rng());
+  for (size_t start : {0u, 1u, 5u}) {
+    for (size_t n : {12287u, 12288u, 12289u, 24576u + 9u, 1u << 20}) {
+      EXPECT_EQ(Crc32cExtend(0, data.data() + start, n),
+                internal::Crc32cExtendPortable(0, data.data() + start, n))
+          << start << " " << n;
+    }
+  }
+  uint32_t chained = Crc32cExtend(0, data.data(), 30000);
+  chained = Crc32cExtend(chained, data.data() + 30000, data.size() - 30000);
+  EXPECT_EQ(chained, internal::Crc32cExtendPortable(0, data.data(), data.size()));
+}
+
 }  // namespace
 }  // namespace taskgrid

@@ -1,35 +1,41 @@
 #!/usr/bin/env bash
-# Bounded libFuzzer run of every fuzz target: run_fuzz.sh SECONDS [BUILD_DIR]
+# Bounded libFuzzer run: run_fuzz.sh [--no-build] SECONDS [BUILD_DIR] [TARGET...]
 #
 # Builds the fuzz_* binaries with clang into BUILD_DIR (default build-fuzz/;
-# a no-op when up to date), then fuzzes each target for SECONDS with a fixed
-# seed, starting from its committed corpus fuzz/corpus/<target>/ (new inputs
-# go to a scratch folder, never into the committed corpus). Exits non-zero
-# on the first crash, leaving the input in BUILD_DIR/fuzz-artifacts/: fix
-# the bug, then commit the input into the corpus as a regression test.
+# a no-op when up to date; --no-build when the caller already built them,
+# as ctest's fuzz_tree_build fixture does), then fuzzes each TARGET (default:
+# all of them, one after the other) for SECONDS with a fixed seed, starting
+# from its committed corpus fuzz/corpus/<target>/ (new inputs go to a
+# scratch folder, never into the committed corpus). Exits non-zero on the
+# first crash, leaving the input in BUILD_DIR/fuzz-artifacts/: fix the bug,
+# then commit the input into the corpus as a regression test.
 # JOBS (default 2) sets the build's parallelism.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
-seconds="${1:?usage: run_fuzz.sh SECONDS [BUILD_DIR]}"
+build_first=1
+if [ "${1:-}" = "--no-build" ]; then
+  build_first=0
+  shift
+fi
+seconds="${1:?usage: run_fuzz.sh [--no-build] SECONDS [BUILD_DIR] [TARGET...]}"
 build="${2:-$root/build-fuzz}"
-targets=(graph_json value scheduler_graph gateway_job)
+shift $(($# < 2 ? $# : 2))
+targets=("$@")
+[ ${#targets[@]} -gt 0 ] || targets=(graph_json value scheduler_graph gateway_job)
 
-if ! command -v clang++ >/dev/null; then
-  echo "run_fuzz: clang++ missing (run make setup)" >&2
-  exit 1
+if [ "$build_first" = 1 ]; then
+  "$root/fuzz/build_fuzz_tree.sh" "$build" fuzz_all
 fi
-if [ ! -f "$build/CMakeCache.txt" ]; then
-  CC=clang CXX=clang++ cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-    -DTASKGRID_SANITIZE=fuzzer >/dev/null
-fi
-export CCACHE_BASEDIR="$root" CCACHE_NOHASHDIR=1
-cmake --build "$build" -j"${JOBS:-2}" --target fuzz_all
 
 artifacts="$build/fuzz-artifacts"
 scratch="$(mktemp -d)"
 trap 'rm -rf "$scratch"' EXIT
 mkdir -p "$artifacts"
 for t in "${targets[@]}"; do
+  if [ ! -x "$build/fuzz/fuzz_$t" ]; then
+    echo "run_fuzz: $build/fuzz/fuzz_$t missing (build it: fuzz/build_fuzz_tree.sh $build)" >&2
+    exit 1
+  fi
   mkdir -p "$scratch/$t"
   echo "run_fuzz: $t for ${seconds}s"
   if ! "$build/fuzz/fuzz_$t" -seed=1 -max_total_time="$seconds" -timeout=10 \
@@ -42,4 +48,4 @@ for t in "${targets[@]}"; do
   fi
   grep -E "^stat::number_of_executed_units|^#[0-9]+.*DONE" "$scratch/$t.log" || true
 done
-echo "run_fuzz: every target ran ${seconds}s without a crash"
+echo "run_fuzz: ${targets[*]} ran ${seconds}s each without a crash"

@@ -137,6 +137,44 @@ TEST_F(AuthTest, RightTokenWorksMissingOrWrongTokenIsUnauthenticated) {
     EXPECT_THAT(s.error_message(), HasSubstr("missing bearer token"));
     EXPECT_TRUE(cluster_->WorkerStatus(1).ok());
   }
+  // Its data port too: GetData and PutData with no or a wrong token.
+  for (const std::string& authorization : {std::string(), std::string("Bearer not-a-token")}) {
+    auto bare = v1::Worker::NewStub(
+        grpc::CreateChannel(cluster_->worker_address(1), grpc::InsecureChannelCredentials()));
+    const char* expected = authorization.empty() ? "missing bearer token" : "invalid bearer token";
+    {
+      grpc::ClientContext ctx;
+      ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+      if (!authorization.empty()) ctx.AddMetadata("authorization", authorization);
+      v1::GetDataRequest request;
+      request.add_keys("anything");
+      auto reader = bare->GetData(&ctx, request);
+      v1::DataChunk chunk;
+      EXPECT_FALSE(reader->Read(&chunk)) << "GetData served a chunk without a valid token";
+      grpc::Status s = reader->Finish();
+      EXPECT_EQ(s.error_code(), grpc::StatusCode::UNAUTHENTICATED) << s.error_message();
+      EXPECT_THAT(s.error_message(), HasSubstr(expected));
+    }
+    {
+      grpc::ClientContext ctx;
+      ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+      if (!authorization.empty()) ctx.AddMetadata("authorization", authorization);
+      v1::PutDataResponse response;
+      auto writer = bare->PutData(&ctx, &response);
+      v1::DataChunk chunk;
+      chunk.set_key("planted");
+      writer->Write(chunk);
+      writer->WritesDone();
+      grpc::Status s = writer->Finish();
+      EXPECT_EQ(s.error_code(), grpc::StatusCode::UNAUTHENTICATED) << s.error_message();
+      EXPECT_THAT(s.error_message(), HasSubstr(expected));
+    }
+  }
+  {
+    auto held = cluster_->WorkerStatus(1);
+    ASSERT_TRUE(held.ok());
+    for (const auto& key : held->keys()) EXPECT_NE(key, "planted");
+  }
 
   // Nothing of that disturbed the scheduler: it still serves, and logged why.
   EXPECT_TRUE(cluster_->scheduler_process().running());

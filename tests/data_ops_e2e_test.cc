@@ -4,7 +4,11 @@
 //    worker the client scattered to is SIGKILLed every value still comes
 //    back right (the client asks the scheduler who else holds it);
 //    scattered data whose only holder dies errs as "scattered data lost";
-//  - rebalance spreads data piled on one worker evenly over three.
+//  - rebalance spreads data piled on one worker evenly over three;
+//  - the only holder of scattered data stalls (SIGSTOP, shorter than the
+//    scheduler's worker timeout) while another worker fetches from it:
+//    the fetch is retried, then reported, yet the data is not declared
+//    lost; once the holder resumes the consumer gets the right value.
 
 #include <signal.h>
 
@@ -17,6 +21,7 @@
 #include "clients/cpp/client.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/e2e_util.h"
 #include "tests/local_cluster.h"
 
 namespace taskgrid {
@@ -167,6 +172,46 @@ TEST(DataOpsTest, RebalanceSpreadsDataPiledOnOneWorker) {
   for (size_t i = 0; i < values.size(); ++i) {
     EXPECT_EQ((*gathered)[i].as_string(), values[i].as_string()) << i;
   }
+}
+
+TEST(DataOpsTest, StalledOnlyHolderOfScatteredDataIsWaitedForNotDeclaredLost) {
+  LocalCluster::Options options;
+  options.workers = 2;
+  options.worker_args = {"--no-python", "--fetch-stall-timeout", "500ms"};
+  LocalCluster cluster(options);
+  absl::Status started = cluster.Start();
+  ASSERT_TRUE(started.ok()) << started << cluster.Logs();
+  auto client = Client::Connect(cluster.scheduler_address());
+  ASSERT_TRUE(client.ok()) << client.status();
+  const std::string holder = cluster.worker_address(0);
+
+  const Value value = Value::String(std::string(3 << 20, 'q') + "end");
+  ScatterOptions on_holder;
+  on_holder.workers = {holder};
+  auto scattered = (*client)->Scatter({value}, on_holder);
+  ASSERT_TRUE(scattered.ok()) << scattered.status() << cluster.Logs();
+
+  // The holder stops; a task on the other worker needs its value.
+  cluster.worker_process(0).Signal(SIGSTOP);
+  SubmitOptions elsewhere;
+  elsewhere.workers = {cluster.worker_address(1)};
+  auto consumer = (*client)->Submit("len", {(*scattered)[0].AsArg()}, elsewhere);
+  ASSERT_TRUE(consumer.ok()) << consumer.status();
+  // The consumer's worker gives up on the stalled holder (every attempt
+  // timed out) and tells the scheduler, which keeps the holder's copy.
+  ASSERT_TRUE(testing::WaitUntil([&] {
+    return cluster.Logs().find("could not fetch dependency") != std::string::npos;
+  })) << cluster.Logs();
+  EXPECT_THAT(cluster.Logs(), HasSubstr("sent nothing for 500ms"));
+  EXPECT_EQ((*scattered)[0].status(), "finished");
+  cluster.worker_process(0).Signal(SIGCONT);
+
+  auto length = consumer->Result(std::chrono::seconds(60));
+  ASSERT_TRUE(length.ok()) << length.status() << cluster.Logs();
+  EXPECT_EQ(length->as_int(), static_cast<int64_t>((3 << 20) + 3));
+  auto back = (*client)->Gather(*scattered);
+  ASSERT_TRUE(back.ok()) << back.status() << cluster.Logs();
+  EXPECT_EQ((*back)[0].as_string(), value.as_string());
 }
 
 }  // namespace

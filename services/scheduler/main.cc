@@ -33,6 +33,9 @@ constexpr char kUsage[] =
     "--port 0 / --metrics-port 0 pick free ports; --metrics-port -1 disables metrics.\n"
     "--client-linger SECONDS (600): a named client session (a gateway's) whose connection\n"
     "  drops keeps its keys this long for a new connection to resume it.\n"
+    "--client-queue-bytes BYTES (512MiB): a client that stops reading its session stream is\n"
+    "  disconnected (RESOURCE_EXHAUSTED, naming this flag) once this many bytes of events wait\n"
+    "  for it, so it can neither stall the scheduler nor grow its memory without bound.\n"
     "--token-file FILE: every call needs 'authorization: Bearer TOKEN' with a token of FILE\n"
     "  (one per line, '#' comments; reread on SIGHUP).\n"
     "Restart recovery: --orphan-grace SECONDS (30): results reconnecting workers hold that no\n"
@@ -60,7 +63,7 @@ int main(int argc, char** argv) {
   auto flags = Flags::Parse(argc, argv,
                             {"host", "port", "metrics-port", "worker-timeout", "worker-saturation",
                              "token-file", "orphan-grace", "recovery-hold",
-                             "client-linger"},
+                             "client-linger", "client-queue-bytes"},
                             {"help", "work-stealing"});
   if (!flags.ok()) {
     std::cerr << "taskgrid-scheduler: " << flags.status().message() << "\n" << kUsage;
@@ -97,6 +100,17 @@ int main(int argc, char** argv) {
     options.state.worker_saturation = *saturation;
   }
   if (flags->Has("work-stealing")) options.state.work_stealing = flags->GetBool("work-stealing");
+  if (flags->Has("client-queue-bytes")) {
+    auto bytes = ParseByteSize(flags->GetString("client-queue-bytes", ""));
+    if (!bytes.ok() || *bytes <= 0) {
+      std::cerr << "taskgrid-scheduler: flag --client-queue-bytes: "
+                << (bytes.ok() ? std::string("must be > 0")
+                               : std::string(bytes.status().message()))
+                << "\n";
+      return 2;
+    }
+    options.client_queue_bytes = static_cast<size_t>(*bytes);
+  }
   TokenStore tokens(flags->GetString("token-file", ""));
   if (absl::Status loaded = tokens.Reload(); !loaded.ok()) {
     std::cerr << "taskgrid-scheduler: flag --token-file: " << loaded.message() << "\n";

@@ -35,6 +35,16 @@ class DataOpsTest : public SchedulerStateTest {
     auto locs = state_.WhoHas({key});
     return locs.empty() ? std::vector<std::string>{} : locs[0].workers;
   }
+  // x scattered to w1 only; z, restricted to w2, needs it.
+  void ScatterOnW1ForZOnW2(WorkerId* w1, WorkerId* w2) {
+    *w1 = AddWorker("w1:1");
+    *w2 = AddWorker("w2:1");
+    ClientId c = state_.AddClient("c");
+    ASSERT_TRUE(state_.UpdateData(c, {Loc("x", {"w1:1"}, 8)}).ok());
+    TaskDef z = Def("z", {"x"});
+    z.workers = {"w2:1"};
+    ASSERT_TRUE(state_.UpdateGraph(c, {z}, {"z"}, 0).ok());
+  }
   int KeysHeld(WorkerId w) {
     for (const auto& v : state_.Workers()) {
       if (v.id == w) return v.keys_held;
@@ -220,6 +230,61 @@ TEST_F(DataOpsTest, AFailedOrDeadTransferEndsAndTheKeyStays) {
   EXPECT_THAT(Holders("y"), UnorderedElementsAre("w1:1", "w2:1"));
   EXPECT_EQ(Status("x"), KeyStatus::kMemory);
   (void)w1;
+  ExpectValid();
+}
+
+TEST_F(DataOpsTest, UnreachableLiveHolderKeepsTheOnlyCopyOfScatteredData) {
+  WorkerId w1, w2;
+  ScatterOnW1ForZOnW2(&w1, &w2);
+  ASSERT_EQ(Status("z"), KeyStatus::kProcessing);
+  ASSERT_EQ(out_.ComputeKeys(w2).size(), 1u);
+  // w2's transfer from w1 stalled: w1 is still connected, so its copy is
+  // kept (nothing freed on it) and z runs again where it may fetch it.
+  state_.MissingData(w2, "z", {Loc("x", {"w1:1"}, 8)}, {"w1:1"});
+  EXPECT_EQ(Status("x"), KeyStatus::kMemory);
+  EXPECT_THAT(Holders("x"), ElementsAre("w1:1"));
+  EXPECT_THAT(out_.frees[w1], IsEmpty());
+  EXPECT_EQ(Status("z"), KeyStatus::kProcessing);
+  EXPECT_EQ(out_.ComputeKeys(w2).size(), 2u);
+  ExpectValid();
+  // A holder that answered it lacks the value loses its copy: that is lost.
+  state_.MissingData(w2, "z", {Loc("x", {"w1:1"}, 8)});
+  EXPECT_EQ(Status("x"), KeyStatus::kErred);
+  EXPECT_EQ(Status("z"), KeyStatus::kErred);
+  EXPECT_THAT(out_.frees[w1], ElementsAre("x"));
+  ExpectValid();
+}
+
+TEST_F(DataOpsTest, ScatteredDataIsLostOnlyWhenItsUnreachableHolderLeaves) {
+  WorkerId w1, w2;
+  ScatterOnW1ForZOnW2(&w1, &w2);
+  state_.MissingData(w2, "z", {Loc("x", {"w1:1"}, 8)}, {"w1:1"});
+  state_.MissingData(w2, "z", {Loc("x", {"w1:1"}, 8)}, {"w1:1"});
+  EXPECT_EQ(Status("x"), KeyStatus::kMemory);
+  ExpectValid();
+  state_.RemoveWorker(w1, "heartbeat timeout");
+  EXPECT_EQ(Status("x"), KeyStatus::kErred);
+  ExpectValid();
+  // z, still running on w2 when its input was lost, errs once w2 reports.
+  state_.MissingData(w2, "z", {Loc("x", {"w1:1"}, 8)}, {"w1:1"});
+  EXPECT_EQ(Status("z"), KeyStatus::kErred);
+  ExpectValid();
+}
+
+TEST_F(DataOpsTest, UnreachableHolderOfComputedDataIsDroppedAndItIsRecomputed) {
+  WorkerId w1 = AddWorker("w1:1");
+  WorkerId w2 = AddWorker("w2:1");
+  ClientId c = state_.AddClient("c");
+  TaskDef a = Def("a", {});
+  a.workers = {"w1:1"};
+  TaskDef b = Def("b", {"a"});
+  b.workers = {"w2:1"};
+  ASSERT_TRUE(state_.UpdateGraph(c, {a, b}, {"b"}, 0).ok());
+  Finish(w1, "a");
+  ASSERT_EQ(Status("b"), KeyStatus::kProcessing);
+  state_.MissingData(w2, "b", {Loc("a", {"w1:1"}, 8)}, {"w1:1"});
+  EXPECT_THAT(out_.frees[w1], ElementsAre("a"));
+  EXPECT_EQ(Status("a"), KeyStatus::kProcessing);  // recomputed rather than waited for
   ExpectValid();
 }
 

@@ -30,8 +30,11 @@ class SchedulerService final : public v1::Scheduler::CallbackService {
   struct Options {
     SchedulerState::Options state;
     double heartbeat_interval_seconds = 1.0;
-    // A session whose unsent messages pass this is disconnected.
+    // A worker session whose unsent messages pass this is disconnected.
     size_t max_queued_bytes = size_t{512} << 20;
+    // The same for a client session (--client-queue-bytes): a client that
+    // stops reading cannot grow the scheduler's memory past it.
+    size_t client_queue_bytes = size_t{512} << 20;
     // --token-file: when set and enabled, every call needs one of its
     // bearer tokens. Not owned; outlives the service.
     const TokenStore* tokens = nullptr;

@@ -626,7 +626,8 @@ void SchedulerState::TaskErred(WorkerId id, const std::string& key, ErrorInfo er
 }
 
 void SchedulerState::MissingData(WorkerId id, const std::string& key,
-                                 const std::vector<DepLocation>& missing) {
+                                 const std::vector<DepLocation>& missing,
+                                 const std::vector<std::string>& unreachable) {
   auto wit = workers_.find(id);
   if (wit == workers_.end()) return;
   for (const auto& m : missing) {
@@ -638,6 +639,13 @@ void SchedulerState::MissingData(WorkerId id, const std::string& key,
       if (!holder) continue;
       Worker* hw = workers_[*holder].get();
       if (std::find(d->who_has.begin(), d->who_has.end(), hw) == d->who_has.end()) continue;
+      // A holder that did not answer may be alive with the only copy:
+      // dropping it would lose scattered data for good. Computed data is
+      // dropped and recomputed rather than waited for.
+      if (d->scattered &&
+          std::find(unreachable.begin(), unreachable.end(), address) != unreachable.end()) {
+        continue;
+      }
       RemoveReplica(d, hw);
       outbox_->FreeKeys(hw->id, {d->key});
     }

@@ -177,9 +177,13 @@ class SchedulerState {
                     const std::string& type_name, double duration_seconds);
   void TaskErred(WorkerId worker, const std::string& key, ErrorInfo error);
   // `worker` could not fetch these dependencies of `key` from the listed
-  // holders: forget those replicas and reschedule `key`.
+  // holders: forget those replicas and reschedule `key`. Holders in
+  // `unreachable` never answered (the transfer broke or stalled); a
+  // connected one keeps its copy of scattered data, which cannot be
+  // recomputed: that is only lost when every holder has left.
   void MissingData(WorkerId worker, const std::string& key,
-                   const std::vector<DepLocation>& missing);
+                   const std::vector<DepLocation>& missing,
+                   const std::vector<std::string>& unreachable = {});
   // The worker now also holds these keys (fetched replicas).
   void KeysAdded(WorkerId worker, const std::vector<DepLocation>& keys);
   void KeysLost(WorkerId worker, const std::vector<std::string>& keys);

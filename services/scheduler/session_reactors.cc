@@ -3,8 +3,11 @@
 #include <glog/logging.h>
 
 #include <memory>
+#include <optional>
 #include <utility>
 #include <vector>
+
+#include "absl/strings/str_cat.h"
 
 #include "services/scheduler/proto_convert.h"
 #include "services/scheduler/scheduler_metrics.h"
@@ -21,28 +24,39 @@ class SessionReactor : public grpc::ServerBidiReactor<In, Out> {
  public:
   explicit SessionReactor(SchedulerService* service) : service_(service) {}
 
-  void Init(std::shared_ptr<SessionReactor> self) {
+  // `overflow_message` is the status a peer that stopped reading gets once
+  // more than `max_queued_bytes` wait to be sent to it.
+  void Init(std::shared_ptr<SessionReactor> self, size_t max_queued_bytes,
+            std::string overflow_message) {
     self_ = self;
     std::weak_ptr<SessionReactor> weak = self;
     outlet_ = std::make_shared<StreamOutlet<Out>>(
         [weak](const Out* msg) {
           if (auto r = weak.lock()) r->StartWrite(msg);
         },
-        [weak] {
+        [weak, message = std::move(overflow_message)] {
+          LOG(WARNING) << message;
           if (auto r = weak.lock()) {
-            r->FinishOnce(grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED,
-                                       "session disconnected: it stopped reading and "
-                                       "its outgoing queue passed the limit"));
+            // The status reaches the peer only after the data ahead of it,
+            // i.e. when (if ever) it reads again, and until the call ends
+            // no read fails: drop the session from the scheduler now.
+            r->OnDisconnect();
+            r->FinishOnce(grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED, message));
           }
         },
-        service_->options().max_queued_bytes);
+        max_queued_bytes);
     this->StartRead(&in_);
   }
 
   void OnReadDone(bool ok) override {
     if (!ok) {
       OnDisconnect();
-      if (outlet_->Close()) FinishOnce(grpc::Status::OK);
+      // Finish on the loop, after the batches posted before this: when one
+      // of them refuses the peer (Abort: a bad hello or registration), its
+      // status is what the peer gets, not a plain end of stream.
+      service_->loop().Post([self = self_] {
+        if (self->outlet_->Close()) self->FinishOnce(self->close_status_);
+      });
       return;
     }
     HandleBatch(std::move(in_));
@@ -79,6 +93,19 @@ class SessionReactor : public grpc::ServerBidiReactor<In, Out> {
   std::atomic<bool> finished_{false};
   grpc::Status close_status_ = grpc::Status::OK;
 };
+
+// The API version a hello or registration declares must be this one. An
+// empty one (a peer that does not say) is taken as v1; a breaking change
+// is a new package (taskgrid.v2), so any other value is a peer this
+// scheduler cannot serve.
+constexpr char kApiVersion[] = "v1";
+std::optional<grpc::Status> UnsupportedApiVersion(const char* who, const std::string& declared) {
+  if (declared.empty() || declared == kApiVersion) return std::nullopt;
+  return grpc::Status(grpc::StatusCode::FAILED_PRECONDITION,
+                      absl::StrCat("unsupported api_version \"", declared, "\" in the ", who,
+                                   ": this scheduler speaks ", kApiVersion,
+                                   " (package taskgrid.v1)"));
+}
 
 // ------------------------------------------------------------------ clients
 
@@ -131,6 +158,13 @@ class ClientSessionReactor final
       size_t next_update = 0;
       for (const auto& m : msgs->messages()) {
         if (h->id == 0) {
+          if (auto refused = UnsupportedApiVersion("ClientHello", m.hello().api_version())) {
+            LOG(WARNING) << "refused client " << m.hello().name() << ": "
+                         << refused->error_message();
+            h->gone = true;
+            if (auto r = weak.lock()) r->Abort(*refused);
+            return;
+          }
           SchedulerState::SessionRequest req;
           req.name = m.has_hello() ? m.hello().name() : "anonymous";
           req.session_name = m.hello().session_name();
@@ -284,6 +318,14 @@ class WorkerSessionReactor final
       for (const auto& m : msgs->messages()) {
         if (m.has_register_()) {
           if (h->id != kNoWorker) continue;
+          if (auto refused =
+                  UnsupportedApiVersion("RegisterWorker", m.register_().api_version())) {
+            LOG(WARNING) << "refused worker " << m.register_().address() << ": "
+                         << refused->error_message();
+            h->gone = true;
+            if (auto r = weak.lock()) r->Abort(*refused);
+            return;
+          }
           std::vector<DepLocation> held;
           held.reserve(m.register_().held_keys_size());
           for (const auto& loc : m.register_().held_keys()) held.push_back(FromProto(loc));
@@ -364,7 +406,9 @@ class WorkerSessionReactor final
           case v1::WorkerMessage::kMissingData: {
             std::vector<DepLocation> missing;
             for (const auto& loc : m.missing_data().missing()) missing.push_back(FromProto(loc));
-            state.MissingData(h->id, m.missing_data().key(), missing);
+            state.MissingData(h->id, m.missing_data().key(), missing,
+                              {m.missing_data().unreachable().begin(),
+                               m.missing_data().unreachable().end()});
             break;
           }
           case v1::WorkerMessage::kKeysAdded: {
@@ -407,11 +451,12 @@ class WorkerSessionReactor final
   std::shared_ptr<WorkerHandle> handle_ = std::make_shared<WorkerHandle>();
 };
 
-template <typename R>
-R* Launch(SchedulerService* service) {
-  auto r = std::make_shared<R>(service);
-  r->Init(r);
-  return r.get();
+// The status of a session disconnected for not reading, naming the limit.
+std::string OverflowMessage(const char* who, const char* what, size_t limit,
+                            const char* setting) {
+  return absl::StrCat(who, " session disconnected: the ", who,
+                      " stopped reading its stream and more than ", limit, " bytes of ", what,
+                      " queued up for it", setting);
 }
 
 }  // namespace
@@ -428,13 +473,17 @@ grpc::ServerBidiReactor<v1::ClientBatch, v1::ClientEventBatch>* NewClientSession
           std::string(it->second.data(), it->second.size()))));
     }
   }
-  r->Init(r);
+  const size_t limit = service->options().client_queue_bytes;
+  r->Init(r, limit, OverflowMessage("client", "events", limit, " (scheduler flag --client-queue-bytes)"));
   return r.get();
 }
 
 grpc::ServerBidiReactor<v1::WorkerBatch, v1::WorkerCommandBatch>* NewWorkerSession(
     SchedulerService* service, grpc::CallbackServerContext*) {
-  return Launch<WorkerSessionReactor>(service);
+  auto r = std::make_shared<WorkerSessionReactor>(service);
+  const size_t limit = service->options().max_queued_bytes;
+  r->Init(r, limit, OverflowMessage("worker", "commands", limit, ""));
+  return r.get();
 }
 
 }  // namespace taskgrid::scheduler

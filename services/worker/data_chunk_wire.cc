@@ -10,7 +10,7 @@ namespace {
 // DataChunk field numbers (protos/taskgrid/v1/worker.proto).
 enum Field : uint32_t {
   kKey = 1, kTotalBytes = 2, kOffset = 3, kData = 4, kLast = 5, kCrc32c = 6, kError = 7,
-  kClientId = 8, kErrorPermanent = 9,
+  kClientId = 8, kErrorPermanent = 9, kChecksum = 10,
 };
 enum WireType : uint32_t { kVarint = 0, kFixed64 = 1, kLengthDelimited = 2, kFixed32 = 5 };
 
@@ -176,6 +176,7 @@ absl::Status ParseDataChunk(const grpc::ByteBuffer& buffer, DataChunkView* out) 
         if (field == kLast) out->last = v != 0;
         if (field == kCrc32c) out->crc32c = static_cast<uint32_t>(v);
         if (field == kErrorPermanent) out->error_permanent = v != 0;
+        if (field == kChecksum) out->checksum = static_cast<int64_t>(v);
         break;
       case kLengthDelimited: {
         if (!r.ReadVarint(&v)) return Malformed("truncated length");
@@ -211,15 +212,18 @@ absl::Status ParseDataChunk(const grpc::ByteBuffer& buffer, DataChunkView* out) 
 }
 
 absl::Status AddChunkTo(const DataChunkView& chunk, ChunkReceiver* receiver) {
+  absl::StatusOr<ChecksumAlgorithm> algorithm = ChecksumFromWire(chunk.checksum);
+  if (!algorithm.ok()) return algorithm.status();
   if (chunk.data.empty()) {
     return receiver->Add(chunk.total_bytes, chunk.offset, std::string_view(), chunk.last,
-                          chunk.crc32c);
+                          chunk.crc32c, *algorithm);
   }
   int64_t offset = chunk.offset;
   for (size_t i = 0; i < chunk.data.size(); ++i) {
     const bool last_piece = i + 1 == chunk.data.size();
-    absl::Status s = receiver->Add(chunk.total_bytes, offset, chunk.data[i],
-                                    chunk.last && last_piece, last_piece ? chunk.crc32c : 0);
+    absl::Status s =
+        receiver->Add(chunk.total_bytes, offset, chunk.data[i], chunk.last && last_piece,
+                      last_piece ? chunk.crc32c : 0, *algorithm);
     if (!s.ok()) return s;
     offset += static_cast<int64_t>(chunk.data[i].size());
   }

@@ -37,7 +37,8 @@ struct DataChunkView {
   int64_t total_bytes = 0;
   int64_t offset = 0;
   bool last = false;
-  uint32_t crc32c = 0;
+  uint32_t crc32c = 0;  // the checksum, by `checksum`'s algorithm
+  int64_t checksum = 0;  // DataChunk.checksum's wire number (0: CRC-32C)
   std::string error;
   bool error_permanent = false;
   std::string client_id;

@@ -4,7 +4,11 @@
 #include <grpcpp/support/proto_buffer_reader.h>
 #include <grpcpp/support/proto_buffer_writer.h>
 
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <zlib.h>
+
+#include "common/crc32c.h"
 
 #include "taskgrid/v1/worker.pb.h"
 
@@ -178,6 +182,51 @@ TEST(DataChunkWireTest, AssemblerAcceptsMultiPieceChunks) {
   }
   ASSERT_TRUE(assembler.complete());
   EXPECT_EQ(*DecodeValue(assembler.Take()), v);
+}
+
+// A value of two chunks sent as generated stubs would (a Python scatter),
+// whose last chunk carries `crc` by `algorithm`.
+absl::Status Receive(const std::string& value, v1::DataChunk::Checksum algorithm,
+                     uint32_t crc) {
+  ChunkReceiver receiver;
+  const size_t half = value.size() / 2;
+  for (int i = 0; i < 2; ++i) {
+    v1::DataChunk msg;
+    msg.set_key("k");
+    msg.set_total_bytes(static_cast<int64_t>(value.size()));
+    msg.set_offset(i == 0 ? 0 : static_cast<int64_t>(half));
+    msg.set_data(i == 0 ? value.substr(0, half) : value.substr(half));
+    msg.set_last(i == 1);
+    msg.set_checksum(algorithm);
+    if (i == 1) msg.set_crc32c(crc);
+    DataChunkView view;
+    if (absl::Status s = ParseDataChunk(SerializeWithProtobuf(msg), &view); !s.ok()) return s;
+    if (absl::Status s = AddChunkTo(view, &receiver); !s.ok()) return s;
+  }
+  return receiver.complete() ? absl::OkStatus() : absl::InternalError("incomplete");
+}
+
+TEST(DataChunkWireTest, VerifiesEitherChecksumAndRejectsCorruptedValues) {
+  const std::string value(100000, 'z');
+  std::string corrupted = value;
+  corrupted[777] = 'y';
+  const uint32_t ieee = static_cast<uint32_t>(
+      crc32(0, reinterpret_cast<const Bytef*>(value.data()), static_cast<uInt>(value.size())));
+  const uint32_t castagnoli = Crc32cExtend(0, value.data(), value.size());
+  EXPECT_TRUE(Receive(value, v1::DataChunk::CRC32, ieee).ok());
+  EXPECT_TRUE(Receive(value, v1::DataChunk::CRC32C, castagnoli).ok());
+  absl::Status bad = Receive(corrupted, v1::DataChunk::CRC32, ieee);
+  EXPECT_EQ(bad.code(), absl::StatusCode::kDataLoss);
+  EXPECT_THAT(std::string(bad.message()), ::testing::HasSubstr("crc32 mismatch"));
+  bad = Receive(corrupted, v1::DataChunk::CRC32C, castagnoli);
+  EXPECT_EQ(bad.code(), absl::StatusCode::kDataLoss);
+  EXPECT_THAT(std::string(bad.message()), ::testing::HasSubstr("crc32c mismatch"));
+  // The right number by the other algorithm is no checksum at all.
+  EXPECT_EQ(Receive(value, v1::DataChunk::CRC32, castagnoli).code(),
+            absl::StatusCode::kDataLoss);
+  EXPECT_THAT(std::string(Receive(value, static_cast<v1::DataChunk::Checksum>(9), 0)
+                              .message()),
+              ::testing::HasSubstr("unknown checksum algorithm 9"));
 }
 
 }  // namespace

@@ -211,7 +211,11 @@ int Run(int argc, char** argv) {
     return 1;
   }
   const std::string advertised_host = AdvertisedHost(options->host);
-  const std::string address = JoinHostPort(advertised_host, port);
+  const std::string listen_address = JoinHostPort(advertised_host, port);
+  // Peers and clients reach the worker at its contact address, which is
+  // also how it recognizes itself among a key's holders.
+  const std::string address =
+      options->contact_address.empty() ? listen_address : options->contact_address;
 
   auto metrics = std::make_shared<WorkerMetrics>(&stats, &store, &functions, options->nthreads,
                                                  options->memory_limit);
@@ -231,7 +235,9 @@ int Run(int argc, char** argv) {
     return 1;
   }
 
-  auto fetcher = std::make_unique<GrpcPeerFetcher>(address, &channels, &stats);
+  GrpcPeerFetcher::Options fetch_options;
+  fetch_options.stall_timeout = absl::Seconds(options->fetch_stall_timeout_seconds);
+  auto fetcher = std::make_unique<GrpcPeerFetcher>(address, &channels, &stats, fetch_options);
   auto connection =
       std::make_unique<SchedulerConnection>(SchedulerConnection::Options{options->scheduler_address});
   WorkerIdentity identity;
@@ -247,7 +253,8 @@ int Run(int argc, char** argv) {
   service.set_handler(worker.get());
   connection->Start(worker.get());
   memory->Start();
-  LOG(INFO) << "worker " << identity.name << " started at " << address << " (nthreads "
+  LOG(INFO) << "worker " << identity.name << " started at " << address
+            << (address == listen_address ? "" : " listening on " + listen_address) << " (nthreads "
             << options->nthreads << ", memory limit " << options->memory_limit << " bytes"
             << ", spill directory " << spill.directory()
             << ", memory fractions target/spill/pause/terminate "

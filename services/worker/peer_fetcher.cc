@@ -1,7 +1,10 @@
 #include "services/worker/peer_fetcher.h"
 
+#include <atomic>
+#include <map>
 #include <optional>
 
+#include <grpcpp/alarm.h>
 #include <grpcpp/generic/generic_stub.h>
 #include <grpcpp/grpcpp.h>
 #include <grpcpp/impl/codegen/proto_utils.h>
@@ -20,6 +23,11 @@ std::shared_ptr<grpc::Channel> ChannelCache::Get(const std::string& address) {
   auto& channel = channels_[address];
   if (channel == nullptr) channel = MakeChannel(address);
   return channel;
+}
+
+void ChannelCache::Forget(const std::string& address) {
+  absl::MutexLock lock(&mu_);
+  channels_.erase(address);
 }
 
 // One Worker.GetData call to one peer for a batch of keys. The server sends
@@ -47,6 +55,8 @@ class GrpcPeerFetcher::GetDataCall final
     StartWriteLast(&request_, grpc::WriteOptions());
     StartRead(&response_);
     StartCall();
+    absl::MutexLock lock(&watch_mu_);
+    if (!done_) ArmWatchdog(0);
   }
 
   void Cancel() { context_.TryCancel(); }
@@ -54,6 +64,7 @@ class GrpcPeerFetcher::GetDataCall final
 
   void OnReadDone(bool ok) override {
     if (!ok) return;  // end of stream; OnDone follows
+    reads_.fetch_add(1, std::memory_order_relaxed);
     if (absl::Status s = Consume(); !s.ok()) {
       error_ = absl::StrCat("bad data from ", peer_, ": ", s.message());
       context_.TryCancel();
@@ -64,16 +75,27 @@ class GrpcPeerFetcher::GetDataCall final
 
   void OnDone(const grpc::Status& status) override {
     std::shared_ptr<GetDataCall> self = std::move(self_);  // keeps *this alive until we return
-    std::string error = !error_.empty() ? error_
-                        : status.ok()   ? absl::StrCat(peer_, " ended the stream early")
-                                        : absl::StrCat("GetData from ", peer_, " failed: ",
-                                                     status.error_message());
-    std::vector<Pending> undelivered = std::move(failed_);
+    std::unique_ptr<grpc::Alarm> watchdog;
+    {
+      absl::MutexLock lock(&watch_mu_);
+      done_ = true;
+      watchdog = std::move(watchdog_);
+    }
+    watchdog.reset();  // cancels it
+    std::string error =
+        stalled_.load()  ? absl::StrCat(peer_, " sent nothing for ",
+                                        absl::FormatDuration(owner_->options_.stall_timeout))
+        : !error_.empty() ? error_
+        : status.ok()     ? absl::StrCat(peer_, " ended the stream early")
+                          : absl::StrCat("GetData from ", peer_, " failed: ", status.error_message());
+    std::vector<Pending> broken;
     for (size_t i = current_; i < keys_.size(); ++i) {
       keys_[i].last_error = error;
-      undelivered.push_back(std::move(keys_[i]));
+      broken.push_back(std::move(keys_[i]));
     }
-    owner_->Dispatch(std::move(undelivered), this);
+    // A fresh connection for whatever is asked of this peer next.
+    if (!broken.empty()) owner_->channels_->Forget(peer_);
+    owner_->CallEnded(this, std::move(answered_), std::move(broken));
   }
 
  private:
@@ -95,7 +117,9 @@ class GrpcPeerFetcher::GetDataCall final
     }
     if (!chunk.error.empty()) {
       p.last_error = absl::StrCat(peer_, ": ", chunk.error);
-      failed_.push_back(std::move(p));
+      ++p.holder;  // this one lacks it
+      p.attempts = 0;
+      answered_.push_back(std::move(p));
       ++current_;
       receiver_.reset();
       return absl::OkStatus();
@@ -113,12 +137,45 @@ class GrpcPeerFetcher::GetDataCall final
     return absl::OkStatus();
   }
 
+  // Every stall_timeout, checks that something arrived since the last
+  // check; if not, cancels the call.
+  void ArmWatchdog(int64_t reads_seen) ABSL_EXCLUSIVE_LOCKS_REQUIRED(watch_mu_) {
+    std::weak_ptr<GetDataCall> weak = self_;
+    // Replacing the alarm from inside its own callback is safe: a fired
+    // alarm's state is reference-counted by gRPC until its callback returns.
+    watchdog_ = std::make_unique<grpc::Alarm>();
+    watchdog_->Set(absl::ToChronoTime(absl::Now() + owner_->options_.stall_timeout),
+                   [weak, reads_seen](bool fired) {
+                     std::shared_ptr<GetDataCall> call = weak.lock();
+                     if (fired && call != nullptr) call->OnWatchdog(reads_seen);
+                   });
+  }
+
+  void OnWatchdog(int64_t reads_seen) {
+    {
+      absl::MutexLock lock(&watch_mu_);
+      if (done_) return;
+      const int64_t reads = reads_.load(std::memory_order_relaxed);
+      if (reads != reads_seen) {
+        ArmWatchdog(reads);
+        return;
+      }
+      stalled_.store(true);
+    }
+    context_.TryCancel();  // outside the lock: OnDone takes it
+  }
+
   GrpcPeerFetcher* owner_;
   const std::string peer_;
   std::shared_ptr<grpc::Channel> channel_;
   std::vector<Pending> keys_;
   size_t current_ = 0;            // keys_[current_] is being received
-  std::vector<Pending> failed_;   // keys the peer answered with an error
+  std::vector<Pending> answered_;  // keys the peer said it lacks
+  std::atomic<int64_t> reads_{0};
+  std::atomic<bool> stalled_{false};
+  absl::Mutex watch_mu_;
+  std::unique_ptr<grpc::Alarm> watchdog_ ABSL_GUARDED_BY(watch_mu_);
+  bool done_ ABSL_GUARDED_BY(watch_mu_) = false;
   std::optional<ChunkReceiver> receiver_;
   std::string error_;
   grpc::ClientContext context_;
@@ -127,8 +184,9 @@ class GrpcPeerFetcher::GetDataCall final
   std::shared_ptr<GetDataCall> self_;
 };
 
-GrpcPeerFetcher::GrpcPeerFetcher(std::string self, ChannelCache* channels, WorkerStats* stats)
-    : self_(std::move(self)), channels_(channels), stats_(stats) {}
+GrpcPeerFetcher::GrpcPeerFetcher(std::string self, ChannelCache* channels, WorkerStats* stats,
+                                 Options options)
+    : self_(std::move(self)), channels_(channels), stats_(stats), options_(options) {}
 
 GrpcPeerFetcher::~GrpcPeerFetcher() {
   std::vector<std::shared_ptr<GetDataCall>> calls;
@@ -136,16 +194,19 @@ GrpcPeerFetcher::~GrpcPeerFetcher() {
     absl::MutexLock lock(&mu_);
     shutting_down_ = true;
     for (auto& [ptr, call] : calls_) calls.push_back(call);
+    // A cancelled alarm's callback runs later on a gRPC thread (never
+    // inside Cancel), so cancelling under the lock cannot deadlock; the
+    // callback fails its keys since we are shutting down.
+    for (auto& [ptr, alarm] : retries_) alarm->Cancel();
   }
   // Outside the lock: a cancelled call may finish inline and re-enter.
   for (auto& call : calls) call->Cancel();
   calls.clear();
   absl::MutexLock lock(&mu_);
-  mu_.Await(absl::Condition(
-      +[](absl::flat_hash_map<GetDataCall*, std::shared_ptr<GetDataCall>>* c) {
-        return c->empty();
-      },
-      &calls_));
+  auto idle = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    return calls_.empty() && retries_.empty();
+  };
+  mu_.Await(absl::Condition(&idle));
 }
 
 void GrpcPeerFetcher::Fetch(std::vector<FetchRequest> requests, FetchCallback done) {
@@ -160,15 +221,21 @@ void GrpcPeerFetcher::Fetch(std::vector<FetchRequest> requests, FetchCallback do
   Dispatch(std::move(pending), nullptr);
 }
 
+size_t GrpcPeerFetcher::SkipSelf(const Pending& p, size_t i) const {
+  const std::vector<std::string>& holders = p.request.holders;
+  while (i < holders.size() && holders[i] == self_) ++i;
+  return i;
+}
+
 void GrpcPeerFetcher::Route(Pending p, std::vector<Pending>* failed) {
   const std::vector<std::string>& holders = p.request.holders;
-  while (p.next_holder < holders.size() && holders[p.next_holder] == self_) ++p.next_holder;
-  if (shutting_down_ || p.next_holder >= holders.size()) {
+  p.holder = SkipSelf(p, p.holder);
+  if (shutting_down_ || p.holder >= holders.size()) {
     if (shutting_down_) p.last_error = "worker is shutting down";
     failed->push_back(std::move(p));
     return;
   }
-  const std::string& peer = holders[p.next_holder];
+  const std::string& peer = holders[p.holder];
   peers_[peer].queue.push_back(std::move(p));
   peers_with_work_.insert(peer);
 }
@@ -185,8 +252,7 @@ void GrpcPeerFetcher::StartCalls(std::vector<std::shared_ptr<GetDataCall>>* star
         Pending p = std::move(peer.queue.front());
         peer.queue.pop_front();
         bytes += p.request.nbytes;
-        p.tried.push_back(address);
-        ++p.next_holder;
+        if (p.attempts++ == 0) p.tried.push_back(address);
         batch.push_back(std::move(p));
       }
       auto call = std::make_shared<GetDataCall>(this, address, channels_->Get(address),
@@ -203,7 +269,31 @@ void GrpcPeerFetcher::StartCalls(std::vector<std::shared_ptr<GetDataCall>>* star
   }
 }
 
-void GrpcPeerFetcher::Dispatch(std::vector<Pending> to_route, GetDataCall* finished) {
+void GrpcPeerFetcher::CallEnded(GetDataCall* call, std::vector<Pending> answered,
+                                std::vector<Pending> broken) {
+  Dispatch(std::move(answered), call, std::move(broken));
+}
+
+void GrpcPeerFetcher::RetryLater(std::vector<Pending> keys, absl::Duration delay) {
+  auto alarm = std::make_unique<grpc::Alarm>();
+  grpc::Alarm* raw = alarm.get();
+  retries_.emplace(raw, std::move(alarm));
+  auto shared_keys = std::make_shared<std::vector<Pending>>(std::move(keys));
+  raw->Set(absl::ToChronoTime(absl::Now() + delay), [this, raw, shared_keys](bool) {
+    // Fired or cancelled: either way the keys go back through Dispatch
+    // (which fails them when shutting down) before the destructor may end.
+    Dispatch(std::move(*shared_keys), nullptr);
+    std::unique_ptr<grpc::Alarm> spent;
+    absl::MutexLock lock(&mu_);
+    auto it = retries_.find(raw);
+    if (it == retries_.end()) return;
+    spent = std::move(it->second);  // destroyed after unlocking, inside its own callback
+    retries_.erase(it);
+  });
+}
+
+void GrpcPeerFetcher::Dispatch(std::vector<Pending> to_route, GetDataCall* finished,
+                               std::vector<Pending> broken) {
   std::vector<Pending> failed;
   std::vector<std::shared_ptr<GetDataCall>> started;
   {
@@ -217,6 +307,25 @@ void GrpcPeerFetcher::Dispatch(std::vector<Pending> to_route, GetDataCall* finis
         calls_.erase(it);  // the call keeps itself alive until OnDone returns
       }
     }
+    // Keys the peer of `finished` did not deliver: another holder if there
+    // is one, else the same one again after a backoff, while attempts last.
+    std::map<int, std::vector<Pending>> retry_by_attempt;
+    for (Pending& p : broken) {
+      const std::string& peer = p.request.holders[p.holder];
+      const bool other_holder = SkipSelf(p, p.holder + 1) < p.request.holders.size();
+      if (shutting_down_ || other_holder || p.attempts >= options_.attempts_per_holder) {
+        p.unreachable.push_back(peer);
+        ++p.holder;
+        p.attempts = 0;
+        to_route.push_back(std::move(p));
+      } else {
+        retry_by_attempt[p.attempts].push_back(std::move(p));
+      }
+    }
+    for (auto& [attempts, keys] : retry_by_attempt) {
+      stats_->Add(stats_->fetch_retries, static_cast<int64_t>(keys.size()));
+      RetryLater(std::move(keys), options_.retry_backoff * (1 << std::min(attempts - 1, 10)));
+    }
     for (Pending& p : to_route) Route(std::move(p), &failed);
     if (!shutting_down_) StartCalls(&started);
   }
@@ -229,7 +338,8 @@ void GrpcPeerFetcher::Dispatch(std::vector<Pending> to_route, GetDataCall* finis
             : absl::UnavailableError(absl::StrCat("could not fetch '", p.request.key, "' from ",
                                                   p.tried.size(), " worker(s); last error: ",
                                                   p.last_error));
-    p.done(FetchResult{p.request.key, std::move(error), std::move(p.tried)});
+    p.done(FetchResult{p.request.key, std::move(error), std::move(p.tried),
+                       std::move(p.unreachable)});
   }
 }
 

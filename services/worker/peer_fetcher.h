@@ -8,9 +8,15 @@
 //    budget), and at most kMaxCallsPerPeer calls per holder run at once, so
 //    many small dependencies share calls and large ones stream in parallel
 //    from different peers;
-//  - a key whose holder fails (error chunk, broken stream, bad data) is
-//    retried on its next holder; when every holder failed the callback gets
-//    the error and the list of holders tried;
+//  - a key whose holder answers without it (error chunk) moves on to its
+//    next holder; a holder that fails in transport (broken stream, bad
+//    data, or nothing received for `stall_timeout`) is left for the next
+//    holder if there is one, and otherwise asked again, up to
+//    `attempts_per_holder` times with doubling backoff, on a fresh
+//    connection; when every holder failed the callback gets the error, the
+//    holders tried and which of them never answered (`unreachable`), so the
+//    scheduler can tell a holder that lacks the value from one that may
+//    still have it;
 //  - calls are asynchronous (gRPC callback API): no thread waits on the
 //    network, and one cached channel per peer is reused for every call.
 //
@@ -30,10 +36,12 @@
 #include "absl/container/flat_hash_set.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
 #include "common/value.h"
 #include "services/worker/worker_stats.h"
 
 namespace grpc {
+class Alarm;
 class Channel;
 }
 
@@ -51,6 +59,9 @@ struct FetchResult {
   // task needing it errs); other errors: not found on any holder.
   absl::StatusOr<Value> value;
   std::vector<std::string> tried;  // holders asked, in order
+  // Those of `tried` that never answered (transport failures on every
+  // attempt); the others answered that they lack the value.
+  std::vector<std::string> unreachable;
 };
 
 using FetchCallback = std::function<void(FetchResult)>;
@@ -66,6 +77,10 @@ class PeerFetcher {
 class ChannelCache {
  public:
   std::shared_ptr<grpc::Channel> Get(const std::string& address);
+  // Drops the channel to `address` (calls on it continue): the next Get
+  // connects anew instead of waiting out a broken channel's reconnect
+  // backoff.
+  void Forget(const std::string& address);
 
  private:
   absl::Mutex mu_;
@@ -78,8 +93,20 @@ class GrpcPeerFetcher final : public PeerFetcher {
   // A call takes queued keys until their expected sizes reach this.
   static constexpr int64_t kCallByteBudget = 64 << 20;
 
+  struct Options {
+    // A call that receives nothing for this long is abandoned (the peer is
+    // stalled: stopped, overloaded, or cut off with the connection open).
+    absl::Duration stall_timeout = absl::Seconds(30);
+    // Attempts on a key's last holder before giving up on it; the wait
+    // before attempt n+1 is retry_backoff * 2^(n-1).
+    int attempts_per_holder = 3;
+    absl::Duration retry_backoff = absl::Milliseconds(250);
+  };
+
   // `self` is this worker's address: sent as the requester and never asked.
-  GrpcPeerFetcher(std::string self, ChannelCache* channels, WorkerStats* stats);
+  GrpcPeerFetcher(std::string self, ChannelCache* channels, WorkerStats* stats)
+      : GrpcPeerFetcher(std::move(self), channels, stats, Options()) {}
+  GrpcPeerFetcher(std::string self, ChannelCache* channels, WorkerStats* stats, Options options);
   // Cancels calls in flight and waits for them to end (their callbacks run).
   ~GrpcPeerFetcher() override;
 
@@ -89,8 +116,10 @@ class GrpcPeerFetcher final : public PeerFetcher {
   class GetDataCall;
   struct Pending {
     FetchRequest request;
-    size_t next_holder = 0;
+    size_t holder = 0;  // index of the holder to ask next
+    int attempts = 0;   // made on that holder
     std::vector<std::string> tried;
+    std::vector<std::string> unreachable;
     std::string last_error;
     FetchCallback done;
   };
@@ -105,18 +134,30 @@ class GrpcPeerFetcher final : public PeerFetcher {
   // Creates calls for peers with queued keys and free call slots.
   void StartCalls(std::vector<std::shared_ptr<GetDataCall>>* started)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  // Routes keys (new, or undelivered by `finished`), starts calls, and
-  // reports keys that have no holder left.
-  void Dispatch(std::vector<Pending> to_route, GetDataCall* finished);
+  // The first holder at or after index `i` that is not this worker.
+  size_t SkipSelf(const Pending& p, size_t i) const;
+  // Routes keys (new, answered-without-value or `broken` by `finished`),
+  // starts calls, and reports keys that have no holder left. `broken` keys
+  // failed in transport on their current holder: each moves on to its next
+  // holder, or is asked again after a backoff, or fails.
+  void Dispatch(std::vector<Pending> to_route, GetDataCall* finished,
+                std::vector<Pending> broken = {});
+  void CallEnded(GetDataCall* call, std::vector<Pending> answered, std::vector<Pending> broken);
+  // Routes `keys` again after `delay`.
+  void RetryLater(std::vector<Pending> keys, absl::Duration delay)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   const std::string self_;
   ChannelCache* channels_;
   WorkerStats* stats_;
+  const Options options_;
   absl::Mutex mu_;
   absl::flat_hash_map<std::string, Peer> peers_ ABSL_GUARDED_BY(mu_);
   absl::flat_hash_set<std::string> peers_with_work_ ABSL_GUARDED_BY(mu_);
   // Calls in flight; shared so that the destructor can cancel them safely.
   absl::flat_hash_map<GetDataCall*, std::shared_ptr<GetDataCall>> calls_ ABSL_GUARDED_BY(mu_);
+  // Timers of keys waiting to be asked again.
+  absl::flat_hash_map<grpc::Alarm*, std::unique_ptr<grpc::Alarm>> retries_ ABSL_GUARDED_BY(mu_);
   bool shutting_down_ ABSL_GUARDED_BY(mu_) = false;
 };
 

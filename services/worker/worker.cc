@@ -274,11 +274,7 @@ void Worker::OnFetched(FetchResult result) {
       fetching_.erase(f);
     }
     if (replicas_wanted_.erase(result.key) > 0 && value == nullptr) {
-      auto m = std::make_unique<v1::WorkerMessage>();
-      v1::KeyLocation* loc = m->mutable_missing_data()->add_missing();
-      loc->set_key(result.key);
-      for (const std::string& holder : result.tried) loc->add_workers(holder);
-      out.messages.push_back(std::move(m));
+      out.messages.push_back(MissingDataMessage("", result));
     }
     if (value != nullptr) {
       store_->Put(result.key, value, nbytes, /*spill=*/false);
@@ -299,13 +295,7 @@ void Worker::OnFetched(FetchResult result) {
         continue;
       }
       if (value == nullptr) {
-        auto m = std::make_unique<v1::WorkerMessage>();
-        v1::MissingData* missing = m->mutable_missing_data();
-        missing->set_key(w.task_key);
-        v1::KeyLocation* loc = missing->add_missing();
-        loc->set_key(result.key);
-        for (const std::string& holder : result.tried) loc->add_workers(holder);
-        out.messages.push_back(std::move(m));
+        out.messages.push_back(MissingDataMessage(w.task_key, result));
         tasks_.erase(it);
         stats_->Add(stats_->waiting, -1);
         continue;
@@ -411,6 +401,18 @@ std::unique_ptr<v1::WorkerMessage> Worker::KeysAddedMessage(const std::string& k
   loc->set_key(key);
   loc->add_workers(identity_.address);
   loc->set_nbytes(nbytes);
+  return m;
+}
+
+std::unique_ptr<v1::WorkerMessage> Worker::MissingDataMessage(const std::string& task_key,
+                                                              const FetchResult& failed) {
+  auto m = std::make_unique<v1::WorkerMessage>();
+  v1::MissingData* missing = m->mutable_missing_data();
+  missing->set_key(task_key);
+  v1::KeyLocation* loc = missing->add_missing();
+  loc->set_key(failed.key);
+  for (const std::string& holder : failed.tried) loc->add_workers(holder);
+  for (const std::string& holder : failed.unreachable) missing->add_unreachable(holder);
   return m;
 }
 

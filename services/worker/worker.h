@@ -117,6 +117,10 @@ class Worker final : public SessionHandler, public WorkerServiceHandler {
   void OnFetched(FetchResult result);
 
   std::unique_ptr<v1::WorkerMessage> KeysAddedMessage(const std::string& key, int64_t nbytes) const;
+  // `task_key` (empty for a replica the scheduler asked for) cannot run:
+  // `failed` names the holders tried and those that never answered.
+  static std::unique_ptr<v1::WorkerMessage> MissingDataMessage(const std::string& task_key,
+                                                               const FetchResult& failed);
   std::unique_ptr<v1::WorkerMessage> TaskErredMessage(const std::string& key,
                                                       const std::string& function,
                                                       const absl::Status& error) const;

@@ -111,6 +111,9 @@ std::vector<MetricFamily> WorkerMetrics::Collect() const {
   out.push_back(Single("taskgrid_worker_fetch_failures_total",
                        "Dependencies that no listed holder could provide.", MetricType::Counter,
                        read(stats_->fetch_failures)));
+  out.push_back(Single("taskgrid_worker_fetch_retries_total",
+                       "Dependencies asked again of a holder after a broken or stalled transfer.",
+                       MetricType::Counter, read(stats_->fetch_retries)));
 
   MetricFamily durations{"taskgrid_worker_task_duration_seconds",
                          "Time spent running task functions, by function.",

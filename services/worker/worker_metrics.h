@@ -11,7 +11,8 @@
 //   taskgrid_worker_spill_bytes_total{direction="out"|"in"}, _spills_total,
 //   _spill_seconds_total, _spill_failures_total (with a spill store)
 //   taskgrid_worker_transfer_bytes_total{direction="incoming"|"outgoing"}
-//   taskgrid_worker_transfers_total{direction}, _fetch_failures_total
+//   taskgrid_worker_transfers_total{direction}, _fetch_failures_total,
+//   _fetch_retries_total
 //   taskgrid_worker_task_duration_seconds{function} (histogram)
 //   taskgrid_grpc_server_* (common/grpc_server_metrics.h)
 //

@@ -18,10 +18,11 @@ namespace taskgrid::worker {
 absl::StatusOr<WorkerOptions> ParseWorkerOptions(int argc, char** argv) {
   absl::StatusOr<Flags> flags =
       Flags::Parse(argc, argv,
-                   {"nthreads", "memory-limit", "resources", "name", "host", "port",
+                   {"fetch-stall-timeout", "nthreads", "memory-limit", "resources", "name", "host", "port",
                     "metrics-port", "local-directory", "plugin", "memory-target-fraction",
                     "memory-spill-fraction", "memory-pause-fraction",
-                    "memory-terminate-fraction", "close-timeout", "token-file"},
+                    "memory-terminate-fraction", "close-timeout", "token-file",
+                    "contact-address"},
                    {"allow-exec", "help", "python", "no-python"});
   if (!flags.ok()) return flags.status();
   WorkerOptions o;
@@ -70,21 +71,31 @@ absl::StatusOr<WorkerOptions> ParseWorkerOptions(int argc, char** argv) {
     }
     *f.out = *v;
   }
-  if (flags->Has("close-timeout")) {
-    const std::string text = flags->GetString("close-timeout", "");
+  // Durations: "10s", "500ms" or plain seconds, between min and 1h.
+  struct DurationFlag {
+    const char* name;
+    absl::Duration min;
+    double* seconds_out;
+  };
+  for (DurationFlag f :
+       {DurationFlag{"close-timeout", absl::ZeroDuration(), &o.close_timeout_seconds},
+        DurationFlag{"fetch-stall-timeout", absl::Milliseconds(1), &o.fetch_stall_timeout_seconds}}) {
+    if (!flags->Has(f.name)) continue;
+    const std::string text = flags->GetString(f.name, "");
     absl::Duration d;
     double seconds;
     if (absl::SimpleAtod(text, &seconds)) {
       d = absl::Seconds(seconds);
     } else if (!absl::ParseDuration(text, &d)) {
       return absl::InvalidArgumentError(absl::StrCat(
-          "flag --close-timeout: '", text, "' is not a duration (e.g. 10s, 500ms, 2.5)"));
+          "flag --", f.name, ": '", text, "' is not a duration (e.g. 10s, 500ms, 2.5)"));
     }
-    if (d < absl::ZeroDuration() || d > absl::Hours(1)) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("flag --close-timeout: '", text, "' is not between 0 and 1h"));
+    if (d < f.min || d > absl::Hours(1)) {
+      return absl::InvalidArgumentError(absl::StrCat("flag --", f.name, ": '", text,
+                                                     "' is not between ",
+                                                     absl::FormatDuration(f.min), " and 1h"));
     }
-    o.close_timeout_seconds = absl::ToDoubleSeconds(d);
+    *f.seconds_out = absl::ToDoubleSeconds(d);
   }
 
   if (flags->Has("resources")) {
@@ -107,6 +118,17 @@ absl::StatusOr<WorkerOptions> ParseWorkerOptions(int argc, char** argv) {
     }
     (std::string(name) == "port" ? o.port : o.metrics_port) = static_cast<int>(*port);
   }
+  o.contact_address = flags->GetString("contact-address", "");
+  if (!o.contact_address.empty()) {
+    const size_t colon = o.contact_address.rfind(':');
+    int64_t contact_port = 0;
+    if (colon == std::string::npos || colon == 0 ||
+        !absl::SimpleAtoi(o.contact_address.substr(colon + 1), &contact_port) ||
+        contact_port <= 0 || contact_port > 65535) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "flag --contact-address: '", o.contact_address, "' is not HOST:PORT"));
+    }
+  }
   o.local_directory = flags->GetString("local-directory", "");
   for (const std::string& value : flags->GetAll("plugin")) {
     // TASKGRID_PLUGIN can only hold one value: allow a comma-separated list.
@@ -128,9 +150,13 @@ std::string WorkerUsage() {
          "         [--resources GPU=1,MEMORY=2e9] [--name NAME] [--host H] [--port 0]\n"
          "         [--metrics-port 0] [--local-directory DIR] [--plugin LIB.so]... [--allow-exec]\n"
          "         [--python | --no-python]   (python runtime: on when built with it)\n"
+         "         [--fetch-stall-timeout 30s]   (a peer transfer silent this long is retried)\n"
          "         [--memory-target-fraction 0.6] [--memory-spill-fraction 0.7]\n"
          "         [--memory-pause-fraction 0.8] [--memory-terminate-fraction 0.95]\n"
          "         [--close-timeout 10s]   (fractions of --memory-limit; 0 or false disables)\n"
+         "         [--contact-address HOST:PORT]   (the address peers, clients and the\n"
+         "                                scheduler are told, when it is not the one the\n"
+         "                                worker listens on: NAT, port forwarding, a proxy)\n"
          "         [--token-file FILE]   (callers need a bearer token of FILE; the worker\n"
          "                                sends its first token, else $TASKGRID_TOKEN)\n"
          "Every flag can also be set as TASKGRID_<FLAG> (e.g. TASKGRID_NTHREADS);\n"

@@ -4,10 +4,10 @@
 //   taskgrid-worker [SCHEDULER_ADDRESS] [--nthreads N] [--memory-limit 4GiB]
 //       [--resources GPU=1,MEMORY=2e9] [--name NAME] [--host H] [--port 0]
 //       [--metrics-port 0] [--local-directory DIR] [--plugin LIB.so]...
-//       [--allow-exec] [--python | --no-python]
+//       [--allow-exec] [--python | --no-python] [--fetch-stall-timeout 30s]
 //       [--memory-target-fraction 0.6] [--memory-spill-fraction 0.7]
 //       [--memory-pause-fraction 0.8] [--memory-terminate-fraction 0.95]
-//       [--close-timeout 10s]
+//       [--close-timeout 10s] [--contact-address HOST:PORT]
 //
 // Stateless; thread-safe.
 
@@ -34,11 +34,17 @@ struct WorkerOptions {
   // How long a closing worker waits for its data to be handed off and for
   // transfers in progress.
   double close_timeout_seconds = 10;
+  // A transfer from a peer that receives nothing for this long is given up
+  // and retried (see GrpcPeerFetcher::Options).
+  double fetch_stall_timeout_seconds = 30;
   std::map<std::string, double> resources;
   std::string name;  // empty: the worker's address
   std::string host = "127.0.0.1";
   int port = 0;          // 0: any free port
   int metrics_port = 0;  // 0: any free port
+  // The address advertised to the scheduler (and so to peers and clients)
+  // instead of host:port; empty: host:port.
+  std::string contact_address;
   std::string local_directory;
   // Bearer tokens the worker requires of callers; its first token is also
   // what the worker sends (default: TASKGRID_TOKEN). Empty: no auth.

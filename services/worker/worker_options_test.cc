@@ -118,14 +118,36 @@ TEST_F(WorkerOptionsTest, MemoryFractionsAndCloseTimeout) {
               HasSubstr("--close-timeout"));
 }
 
+TEST_F(WorkerOptionsTest, FetchStallTimeout) {
+  EXPECT_DOUBLE_EQ(Parse({})->fetch_stall_timeout_seconds, 30);
+  absl::StatusOr<WorkerOptions> o = Parse({"--fetch-stall-timeout", "500ms"});
+  ASSERT_TRUE(o.ok()) << o.status();
+  EXPECT_DOUBLE_EQ(o->fetch_stall_timeout_seconds, 0.5);
+  EXPECT_THAT(Parse({"--fetch-stall-timeout", "0"}).status().message(),
+              HasSubstr("--fetch-stall-timeout: '0' is not between 1ms and 1h"));
+  EXPECT_THAT(Parse({"--fetch-stall-timeout", "later"}).status().message(),
+              HasSubstr("--fetch-stall-timeout: 'later' is not a duration"));
+}
+
 TEST_F(WorkerOptionsTest, ErrorsNameTheFlag) {
   EXPECT_THAT(Parse({"--nthreads", "0"}).status().message(), HasSubstr("--nthreads"));
   EXPECT_THAT(Parse({"--nthreads", "x"}).status().message(), HasSubstr("--nthreads"));
   EXPECT_THAT(Parse({"--memory-limit", "lots"}).status().message(), HasSubstr("--memory-limit"));
   EXPECT_THAT(Parse({"--port", "70000"}).status().message(), HasSubstr("--port"));
+  EXPECT_THAT(Parse({"--contact-address", "nohost"}).status().message(),
+              HasSubstr("--contact-address"));
+  EXPECT_THAT(Parse({"--contact-address", "h:0"}).status().message(),
+              HasSubstr("--contact-address"));
   EXPECT_THAT(Parse({"--resources", "GPU=-1"}).status().message(), HasSubstr("--resources"));
   EXPECT_THAT(Parse({"--bogus"}).status().message(), HasSubstr("--bogus"));
   EXPECT_THAT(Parse({"a:1", "b:2"}).status().message(), HasSubstr("SCHEDULER_ADDRESS"));
+}
+
+TEST_F(WorkerOptionsTest, ContactAddressIsAdvertisedAsGiven) {
+  auto o = Parse({"--contact-address", "proxy.example:9000"});
+  ASSERT_TRUE(o.ok()) << o.status();
+  EXPECT_EQ(o->contact_address, "proxy.example:9000");
+  EXPECT_EQ(Parse({})->contact_address, "");
 }
 
 TEST_F(WorkerOptionsTest, AdvertisedHost) {

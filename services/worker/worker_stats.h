@@ -56,6 +56,8 @@ struct WorkerStats {
   std::atomic<int64_t> transfers_in{0};   // keys received from peers/clients
   std::atomic<int64_t> transfers_out{0};  // keys sent to peers/clients
   std::atomic<int64_t> fetch_failures{0};
+  // Keys asked again of a holder after a transport failure (PeerFetcher).
+  std::atomic<int64_t> fetch_retries{0};
   std::atomic<int64_t> paused{0};  // 1 while memory is short (MemoryMonitor)
   // Indexed by FunctionRegistry::Entry::index.
   std::unique_ptr<DurationHistogram[]> task_durations;

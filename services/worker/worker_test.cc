@@ -52,7 +52,7 @@ class FakeFetcher : public PeerFetcher {
     return out;
   }
   void Complete(const std::string& key, absl::StatusOr<Value> value,
-                std::vector<std::string> tried) {
+                std::vector<std::string> tried, std::vector<std::string> unreachable = {}) {
     FetchCallback done;
     {
       absl::MutexLock lock(&mu_);
@@ -65,7 +65,7 @@ class FakeFetcher : public PeerFetcher {
       }
     }
     ASSERT_TRUE(done) << "no fetch pending for " << key;
-    done(FetchResult{key, std::move(value), std::move(tried)});
+    done(FetchResult{key, std::move(value), std::move(tried), std::move(unreachable)});
   }
 
  private:
@@ -249,13 +249,15 @@ TEST_F(WorkerTest, FetchesMissingDependenciesOnceAndRunsWhenTheyArrive) {
 
 TEST_F(WorkerTest, UnfetchableDependencyGivesMissingData) {
   Handle({Compute("t", "inc", {Value::Ref("d")}, 0, {Loc("d", {"10.0.0.2:1"})})});
-  fetcher_.Complete("d", absl::UnavailableError("peer down"), {"10.0.0.2:1"});
+  fetcher_.Complete("d", absl::UnavailableError("peer down"), {"10.0.0.2:1"}, {"10.0.0.2:1"});
   std::vector<v1::WorkerMessage> m = sink_.WaitFor(1);
   ASSERT_TRUE(m[0].has_missing_data()) << m[0].DebugString();
   EXPECT_EQ(m[0].missing_data().key(), "t");
   ASSERT_EQ(m[0].missing_data().missing_size(), 1);
   EXPECT_EQ(m[0].missing_data().missing(0).key(), "d");
   EXPECT_THAT(m[0].missing_data().missing(0).workers(), ElementsAre("10.0.0.2:1"));
+  // The holder never answered: the scheduler may keep its copy.
+  EXPECT_THAT(m[0].missing_data().unreachable(), ElementsAre("10.0.0.2:1"));
   EXPECT_EQ(worker_->tasks_in_progress(), 0u);
   EXPECT_EQ(WorkerStats::Read(stats_->fetch_failures), 1);
 }

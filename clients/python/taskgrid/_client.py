@@ -3,7 +3,8 @@
 One gRPC channel to the scheduler carries the ClientSession stream (graph
 updates, releases, cancels out; key events in); results are fetched straight
 from the workers that hold them (Worker.GetData), never through the
-scheduler.
+scheduler. When the scheduler restarts, a new channel and session replace
+them (_reconnect.py).
 
 Thread-safety: every method may be called from any thread. One lock guards
 the key table; callbacks run on a separate thread.
@@ -17,7 +18,8 @@ import weakref
 
 import grpc
 
-from taskgrid import _auth, _dask, _scatter, _tasks
+from taskgrid import _auth, _dask, _reconnect, _scatter, _tasks
+from taskgrid._reconnect import SessionRecovery
 from taskgrid._errors import FutureLost
 from taskgrid._future import CANCELLED, ERROR, FINISHED, LOST, PENDING, Future, _KeyState
 from taskgrid._session import Session
@@ -49,26 +51,35 @@ def _address_of(address):
     return _tasks.strip_scheme(address)
 
 
-class Client:
+class Client(SessionRecovery):
     """Connect to a taskgrid scheduler: ``Client("127.0.0.1:8786")``.
 
     ``token`` (default: the TASKGRID_TOKEN environment variable) is sent as
     a bearer token on every call, for a cluster started with --token-file.
+
+    ``reconnect_timeout`` (seconds; default: the TASKGRID_RECONNECT_TIMEOUT
+    environment variable, else 60; 0 turns it off): when the scheduler
+    restarts or becomes unreachable, the client reconnects for up to this
+    long, re-declaring the results it holds and sending again the graphs
+    of its pending futures, which stay pending meanwhile (results that
+    survived on the workers are not computed again). After it, or at once
+    when the scheduler refused the session (e.g. UNAUTHENTICATED), pending
+    futures fail with a ConnectionError naming the scheduler and the
+    timeout.
     """
 
     def __init__(self, address=None, timeout=10, name=None, set_as_default=True, token=None,
-                 **kwargs):
+                 reconnect_timeout=None, **kwargs):
         self.address = _address_of(address)
         self._token = _auth.resolve_token(token)
-        self._channel = grpc.insecure_channel(self.address, options=_CHANNEL_OPTIONS)
+        self._init_recovery(reconnect_timeout)  # checks the argument before connecting
+        self._channel, self._scheduler = self._open_scheduler_channel()
         try:
             grpc.channel_ready_future(self._channel).result(timeout=timeout)
         except grpc.FutureTimeoutError:
             self._channel.close()
             raise OSError("cannot reach the taskgrid scheduler at %s within %s s"
                           % (self.address, timeout))
-        self._scheduler = scheduler_pb2_grpc.SchedulerStub(
-            _auth.with_token(self._channel, self._token))
         self._lock = threading.RLock()
         self._states = {}    # key -> _KeyState of keys this client holds
         self._refcount = {}  # key -> live Future objects
@@ -82,8 +93,8 @@ class Client:
         self.id = None
         self.scheduler_id = None
         self._dask_config = None
-        hello = scheduler_pb2.ClientHello(name=name or "python-%s" % uuid.uuid4().hex[:8],
-                                          api_version="v1")
+        self._name = name or "python-%s" % uuid.uuid4().hex[:8]  # kept when reconnecting
+        hello = scheduler_pb2.ClientHello(name=self._name, api_version="v1")
         self._refusal = None  # the error that ended the session before its welcome
         self._session = Session(self._scheduler, hello, self._on_events, self._on_closed)
         if not self._welcome.wait(timeout) or self.id is None:
@@ -98,6 +109,11 @@ class Client:
             self._set_as_default()
 
     # ------------------------------------------------------------ lifecycle
+    def _open_scheduler_channel(self):
+        """A new channel to the scheduler and a Scheduler stub on it."""
+        channel = grpc.insecure_channel(self.address, options=_CHANNEL_OPTIONS)
+        return channel, scheduler_pb2_grpc.SchedulerStub(_auth.with_token(channel, self._token))
+
     def _set_as_default(self):
         global _default_client
         _default_client = self
@@ -111,17 +127,20 @@ class Client:
 
     def close(self, timeout=2.0):
         global _default_client
-        if self._closed:
-            return
-        self._closed = True
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+            self._stop_reconnecting()
+            session, channel = self._session, self._channel
         if _default_client is self:
             _default_client = None
         if self._dask_config is not None:
             self._dask_config.__exit__(None, None, None)
             self._dask_config = None
-        self._session.close(timeout)
+        session.close(timeout)
         self._callbacks.shutdown(wait=False)
-        self._channel.close()
+        channel.close()
 
     def __enter__(self):
         return self
@@ -137,18 +156,26 @@ class Client:
 
     @property
     def status(self):
-        return "closed" if self._closed else "running"
+        if self._closed:
+            return "closed"
+        return "connecting" if self._reconnecting else "running"
 
     def __repr__(self):
         return "<taskgrid.Client: scheduler=%r, status=%s>" % (self.address, self.status)
 
     # ------------------------------------------------------------ events
-    def _on_events(self, batch):
+    def _on_events(self, batch, generation=0):
+        """A batch from session `generation` (0: the first session; a
+        reconnect attempt's events apply too, they are about this client's
+        keys)."""
         done = []
         with self._lock:
             for ev in batch.events:
                 kind = ev.WhichOneof("event")
                 if kind == "welcome":
+                    if self.id is not None:
+                        self._attempt_welcomed(generation, ev.welcome)
+                        continue
                     self.id = ev.welcome.client_id
                     self.scheduler_id = ev.welcome.scheduler_id
                     self._welcome.set()
@@ -183,6 +210,7 @@ class Client:
         state = self._states.get(key)
         if state is None:
             return
+        self._resolve(state)
         state.status = status
         state.error = error if status != FINISHED else None
         if not state.event.is_set():
@@ -199,20 +227,16 @@ class Client:
                 except RuntimeError:  # closing
                     pass
 
-    def _on_closed(self, error):
+    def _on_closed(self, error, generation=0):
         if self.id is None:
             # Refused before the welcome: wake the constructor at once.
             self._refusal = error
             self._welcome.set()
-        if self._closed:
-            return
-        done = []
-        lost = common_pb2.TaskError(type="OSError",
-                                    message="connection to the scheduler lost: %s" % error)
         with self._lock:
-            for key, state in list(self._states.items()):
-                if not state.event.is_set():
-                    self._finish(key, LOST, lost, done)
+            if self._session_closed(generation, error):
+                return  # reconnecting, or not the session in use
+            done = self._fail_pending("lost connection to the taskgrid scheduler at %s: %s"
+                                      % (self.address, _reconnect.describe(error)))
         self._run_callbacks(done)
 
     # ------------------------------------------------------------ references
@@ -234,10 +258,14 @@ class Client:
                 self._refcount[key] = n
                 return
             self._refcount.pop(key, None)
-            self._states.pop(key, None)
-        if not self._closed:
-            self._session.send(scheduler_pb2.ClientMessage(
-                release_keys=scheduler_pb2.ReleaseKeys(keys=[key])))
+            state = self._states.pop(key, None)
+            if state is not None:
+                self._resolve(state)
+            # Under the lock, so that a reconnect swapping the session
+            # either sees the key gone or gets this release.
+            if not self._closed:
+                self._session.send(scheduler_pb2.ClientMessage(
+                    release_keys=scheduler_pb2.ReleaseKeys(keys=[key])))
 
     def _add_callback(self, future, fn):
         with self._lock:
@@ -251,7 +279,10 @@ class Client:
         """Sends tasks, wants `wanted`; returns their futures."""
         rid = next(self._request_ids)
         resubmitted = {s.key for s in specs}
+        message = scheduler_pb2.ClientMessage(update_graph=scheduler_pb2.UpdateGraph(
+            request_id=rid, tasks=specs, wanted_keys=wanted, priority=int(priority or 0)))
         with self._lock:
+            self._check_session()
             futures = []
             for key in wanted:
                 state = self._states.get(key)
@@ -262,8 +293,11 @@ class Client:
                     state.event.clear()
                 futures.append(Future(key, self))
             self._acks[rid] = list(wanted)
-        self._session.send(scheduler_pb2.ClientMessage(update_graph=scheduler_pb2.UpdateGraph(
-            request_id=rid, tasks=specs, wanted_keys=wanted, priority=int(priority or 0))))
+            # Kept to be sent again if the scheduler restarts; sent under
+            # the lock so a reconnect sends it on the new session exactly
+            # once.
+            self._track_graph(message, [f._state for f in futures])
+            self._session.send(message)
         return futures
 
     def _held(self, key):

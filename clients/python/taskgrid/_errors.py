@@ -71,6 +71,8 @@ def exception_from(error, key=None):
     exc.remote_traceback = tb
     exc.task_key = error.key or key
     exc.cause_key = error.cause_key
+    if not (error.key or error.function or tb):
+        return exc  # the client's own (a rejected graph, a lost scheduler): no task ran
     note = "task %r (function %s) failed on a taskgrid worker" % (error.key or key,
                                                                   error.function or "?")
     if error.cause_key:

@@ -16,7 +16,7 @@ PENDING, FINISHED, ERROR, CANCELLED, LOST = "pending", "finished", "error", "can
 
 class _KeyState:
     __slots__ = ("key", "status", "event", "workers", "nbytes", "type_name", "error",
-                 "callbacks", "no_worker")
+                 "callbacks", "no_worker", "graph")
 
     def __init__(self, key):
         self.key = key
@@ -28,6 +28,9 @@ class _KeyState:
         self.error = None  # a TaskError message
         self.callbacks = []
         self.no_worker = None  # the TaskError of a NO_WORKER event, while pending
+        # The client's PendingGraph that declared the key, kept (to send
+        # again after a scheduler restart) until the key is resolved.
+        self.graph = None
 
 
 class Future:

@@ -62,6 +62,9 @@ class Session:
             error = e
         finally:
             self._closed.set()
+            # Ends the request iterator, whose gRPC thread would otherwise
+            # wait on the queue forever (one per reconnect attempt).
+            self._queue.put(_CLOSE)
             self._on_closed(error)
 
     def close(self, timeout=2.0):

@@ -30,29 +30,19 @@ class LocalCluster:
     """`workers` is a list of dicts of extra worker flags, e.g.
     [{"nthreads": 2, "resources": "FOO=1"}, {"nthreads": 2}]."""
 
-    def __init__(self, workers, token=None):
+    def __init__(self, workers, token=None, scheduler_args=()):
         """With `token`, the scheduler requires it (--token-file) and the
-        workers send it (TASKGRID_TOKEN)."""
+        workers send it (TASKGRID_TOKEN). `scheduler_args`: extra flags."""
         self.dir = tempfile.mkdtemp(prefix="taskgrid-pytest-")
         self.procs = []
         self.token = token
-        log = open(os.path.join(self.dir, "scheduler.log"), "w")
-        auth = []
+        self._scheduler_args = list(scheduler_args)
         if token:
             with open(os.path.join(self.dir, "tokens"), "w") as f:
                 f.write(token + "\n")
-            auth = ["--token-file", os.path.join(self.dir, "tokens")]
-        scheduler = subprocess.Popen(
-            [_binary("TASKGRID_SCHEDULER_BIN", "services/scheduler/taskgrid-scheduler"),
-             "--host", "127.0.0.1", "--port", "0", "--metrics-port", "0"] + auth,
-            stdout=subprocess.PIPE, stderr=log, text=True)
-        self.procs.append(scheduler)
-        line = scheduler.stdout.readline()
-        m = re.search(r"listening on (\S+):(\d+)", line)
-        if not m:
-            self.close()
-            raise RuntimeError("scheduler did not start: %r" % line)
-        self.scheduler_address = "%s:%s" % (m.group(1), m.group(2))
+            self._scheduler_args += ["--token-file", os.path.join(self.dir, "tokens")]
+        self.scheduler = self._start_scheduler("0", "scheduler.log")
+        self.scheduler_address = "%s:%s" % self._listening
         # Workers import the test modules (functions pickled by reference)
         # from PYTHONPATH, and user modules from their working directory.
         env = dict(os.environ, PYTHONPATH=os.pathsep.join([HERE, os.path.dirname(HERE)]))
@@ -72,6 +62,35 @@ class LocalCluster:
             self.procs.append(subprocess.Popen(args, cwd=cwd, env=env, stdout=wlog,
                                                stderr=subprocess.STDOUT))
         self._wait_for_workers(len(workers))
+
+    def _start_scheduler(self, port, log_name):
+        log = open(os.path.join(self.dir, log_name), "w")
+        scheduler = subprocess.Popen(
+            [_binary("TASKGRID_SCHEDULER_BIN", "services/scheduler/taskgrid-scheduler"),
+             "--host", "127.0.0.1", "--port", port, "--metrics-port", "0"]
+            + self._scheduler_args, stdout=subprocess.PIPE, stderr=log, text=True)
+        self.procs.append(scheduler)
+        line = scheduler.stdout.readline()
+        m = re.search(r"listening on (\S+):(\d+)", line)
+        if not m:
+            self.close()
+            raise RuntimeError("scheduler did not start: %r; log in %s" % (line, self.dir))
+        self._listening = m.groups()
+        return scheduler
+
+    def kill_scheduler(self):
+        """SIGKILLs the scheduler (no goodbye to anyone)."""
+        self.scheduler.kill()
+        self.scheduler.wait(5)
+
+    def restart_scheduler(self):
+        """SIGKILLs the scheduler (unless killed already) and starts a new
+        one on the same port (the old one's log stays)."""
+        if self.scheduler.poll() is None:
+            self.kill_scheduler()
+        port = self.scheduler_address.rpartition(":")[2]
+        restarts = sum(1 for name in os.listdir(self.dir) if name.startswith("scheduler"))
+        self.scheduler = self._start_scheduler(port, "scheduler-%d.log" % restarts)
 
     def _wait_for_workers(self, n, timeout=20):
         import taskgrid
