@@ -2,9 +2,12 @@
 
 #include <algorithm>
 #include <cmath>
+#include <optional>
+#include <vector>
 
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
+#include "common/utf8.h"
 #include "common/value_json.h"
 #include "common/value_proto.h"
 
@@ -181,15 +184,77 @@ absl::StatusOr<GraphRequest> GraphFromJson(const json& doc) {
   return req;
 }
 
-absl::StatusOr<GraphRequest> GraphFromJsonText(std::string_view text) {
+namespace {
+
+// A SAX pass that builds nothing and stops at the first key an object
+// already has. (nlohmann's callback parser would do it in one pass, but it
+// rescans a parent object each time a child ends: quadratic in the number
+// of tasks.)
+class DuplicateKeyFinder : public nlohmann::json_sax<json> {
+ public:
+  bool null() override { return true; }
+  bool boolean(bool) override { return true; }
+  bool number_integer(number_integer_t) override { return true; }
+  bool number_unsigned(number_unsigned_t) override { return true; }
+  bool number_float(number_float_t, const string_t&) override { return true; }
+  bool string(string_t&) override { return true; }
+  bool binary(binary_t&) override { return true; }
+  bool start_object(std::size_t) override {
+    open_objects_.emplace_back();
+    return true;
+  }
+  bool key(string_t& k) override {
+    if (open_objects_.back().insert(k).second) return true;
+    duplicate_ = k;
+    return false;  // stops the pass
+  }
+  bool end_object() override {
+    open_objects_.pop_back();
+    return true;
+  }
+  bool start_array(std::size_t) override { return true; }
+  bool end_array() override { return true; }
+  bool parse_error(std::size_t, const std::string&, const nlohmann::detail::exception&) override {
+    return false;
+  }
+  const std::optional<std::string>& duplicate() const { return duplicate_; }
+
+ private:
+  // Keys seen in each object still open, innermost last.
+  std::vector<absl::flat_hash_set<std::string>> open_objects_;
+  std::optional<std::string> duplicate_;
+};
+
+}  // namespace
+
+absl::StatusOr<json> ParseJsonNoDuplicateKeys(std::string_view text,
+                                              std::string_view syntax_prefix) {
   json doc;
   try {
     doc = json::parse(text.begin(), text.end());
   } catch (const json::exception& e) {  // parse_error, or out_of_range for 1e400
     // e.what() names the byte position and what was expected there.
-    return absl::InvalidArgumentError(absl::StrCat("graph is not valid JSON: ", e.what()));
+    return absl::InvalidArgumentError(
+        absl::StrCat(absl::string_view(syntax_prefix.data(), syntax_prefix.size()), e.what()));
   }
-  return GraphFromJson(doc);
+  DuplicateKeyFinder finder;
+  try {
+    json::sax_parse(text.begin(), text.end(), &finder);
+  } catch (const json::exception&) {
+    // Parsed fine above; nothing to add.
+  }
+  if (finder.duplicate().has_value()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "the key \"", EscapeForError(*finder.duplicate(), 200),
+        "\" appears twice in one JSON object (a task key may appear once in a graph)"));
+  }
+  return doc;
+}
+
+absl::StatusOr<GraphRequest> GraphFromJsonText(std::string_view text) {
+  absl::StatusOr<json> doc = ParseJsonNoDuplicateKeys(text, "graph is not valid JSON: ");
+  if (!doc.ok()) return doc.status();
+  return GraphFromJson(*doc);
 }
 
 }  // namespace taskgrid

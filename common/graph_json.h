@@ -25,6 +25,14 @@ struct GraphRequest {
   int64_t priority = 0;
 };
 
+// Parses a JSON document, refusing one where an object has a key twice
+// (plain parsing silently keeps one of them: a graph with a task key twice
+// would run one definition and drop the other). Errors: `syntax_prefix`
+// followed by the parser's message (naming the byte position), or the
+// duplicate key named.
+absl::StatusOr<nlohmann::json> ParseJsonNoDuplicateKeys(std::string_view text,
+                                                        std::string_view syntax_prefix);
+
 absl::StatusOr<GraphRequest> GraphFromJson(const nlohmann::json& doc);
 absl::StatusOr<GraphRequest> GraphFromJsonText(std::string_view text);
 

@@ -123,5 +123,34 @@ TEST(GraphJsonTest, DocumentErrors) {
   EXPECT_EQ(ErrorOf(R"({"tasks": {"": {"fn": "f"}}})"), "a task key is empty");
 }
 
+TEST(GraphJsonTest, AKeyTwiceInOneObjectIsAnError) {
+  // Plain parsing would keep one of the two tasks and drop the other.
+  EXPECT_THAT(ErrorOf(R"({"tasks": {"a": {"fn": "inc", "args": [1]},
+                                    "a": {"fn": "inc", "args": [2]}}})"),
+              HasSubstr("the key \"a\" appears twice in one JSON object"));
+  EXPECT_THAT(ErrorOf(R"({"tasks": {"a": {"fn": "f", "kwargs": {"x": 1, "x": 2}}}})"),
+              HasSubstr("the key \"x\" appears twice"));
+  EXPECT_THAT(ErrorOf(R"({"tasks": {}, "tasks": {}})"), HasSubstr("\"tasks\" appears twice"));
+  // The same key in different objects is fine.
+  absl::StatusOr<GraphRequest> g = GraphFromJsonText(
+      R"({"tasks": {"a": {"fn": "f", "kwargs": {"a": {"a": 1}}}, "b": {"fn": "f", "kwargs": {"a": 2}}}})");
+  ASSERT_TRUE(g.ok()) << g.status();
+  EXPECT_EQ(g->tasks.size(), 2u);
+}
+
+TEST(GraphJsonTest, ChainOfTenToTheFiveTasksParses) {
+  const int n = 100000;
+  std::string doc = R"({"tasks": {"k0": {"fn": "inc", "args": [0]})";
+  for (int i = 1; i < n; ++i) {
+    doc += ", \"k" + std::to_string(i) + R"(": {"fn": "inc", "args": [{"ref": "k)" +
+           std::to_string(i - 1) + "\"}]}";
+  }
+  doc += "}}";
+  absl::StatusOr<GraphRequest> g = GraphFromJsonText(doc);
+  ASSERT_TRUE(g.ok()) << g.status();
+  EXPECT_EQ(g->tasks.size(), static_cast<size_t>(n));
+  EXPECT_THAT(g->keys, ElementsAre("k" + std::to_string(n - 1)));
+}
+
 }  // namespace
 }  // namespace taskgrid

@@ -8,6 +8,7 @@
 #include "clients/cpp/client_impl.h"
 #include "clients/cpp/graph_split.h"
 #include "clients/cpp/key.h"
+#include "clients/cpp/spec_check.h"
 #include "common/value_proto.h"
 
 namespace taskgrid {
@@ -174,6 +175,12 @@ absl::StatusOr<std::vector<Future>> ClientImpl::Declare(std::vector<std::string>
                                                         TaskList tasks, int64_t priority,
                                                         bool independent,
                                                         std::vector<uint64_t>* request_ids) {
+  // Text the scheduler could not parse would end the session (see
+  // spec_check.h): refuse just this call instead.
+  if (absl::Status s = client::CheckWantedKeys(wanted); !s.ok()) return s;
+  for (const v1::TaskSpec* spec : tasks.specs) {
+    if (absl::Status s = client::CheckSpecText(*spec); !s.ok()) return s;
+  }
   absl::StatusOr<std::vector<client::UpdatePart>> split =
       client::SplitUpdate(tasks.specs, independent);
   if (!split.ok()) return split.status();

@@ -12,12 +12,10 @@ absl::StatusOr<JobSubmission> ParseJobSubmission(absl::string_view body, const L
   if (absl::Status depth = CheckJsonDepth(body, limits.max_json_depth); !depth.ok()) {
     return depth;
   }
-  json doc;
-  try {
-    doc = json::parse(body.begin(), body.end());
-  } catch (const json::exception& e) {  // parse_error, or out_of_range for 1e400
-    return absl::InvalidArgumentError(absl::StrCat("malformed JSON: ", e.what()));
-  }
+  absl::StatusOr<json> parsed =
+      ParseJsonNoDuplicateKeys(std::string_view(body.data(), body.size()), "malformed JSON: ");
+  if (!parsed.ok()) return parsed.status();
+  json doc = *std::move(parsed);
   if (!doc.is_object()) return absl::InvalidArgumentError("the job must be a JSON object");
   if (auto tasks = doc.find("tasks"); tasks != doc.end() && tasks->is_object() &&
                                       static_cast<int64_t>(tasks->size()) > limits.max_tasks_per_job) {

@@ -1,10 +1,13 @@
 // SchedulerState::UpdateGraph: validating and adding a client's tasks.
 
 #include <cmath>
+#include <optional>
+#include <string_view>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "common/utf8.h"
 #include "services/scheduler/scheduler_model.h"
 #include "services/scheduler/scheduler_state.h"
 
@@ -21,6 +24,19 @@ std::string FunctionId(const TaskDef& d) {
   return absl::StrCat(d.runtime.empty() ? "builtin" : d.runtime, "/", d.function);
 }
 
+// A cycle as "a -> b -> c -> a"; a long one shows its first and last
+// few keys only, so the error stays readable (and small) for a cycle of
+// 10^5 tasks.
+std::string DescribeCycle(const std::vector<std::string>& cycle) {
+  constexpr size_t kShown = 8;
+  if (cycle.size() <= 2 * kShown) return absl::StrJoin(cycle, " -> ");
+  return absl::StrCat(
+      absl::StrJoin(cycle.begin(), cycle.begin() + kShown, " -> "), " -> ... (",
+      cycle.size() - 2 * kShown, " more) -> ",
+      absl::StrJoin(cycle.end() - kShown, cycle.end(), " -> "), " (",
+      cycle.size() - 1, " tasks)");
+}
+
 }  // namespace
 
 absl::Status SchedulerState::ValidateUpdate(const std::vector<TaskDef>& tasks,
@@ -28,8 +44,21 @@ absl::Status SchedulerState::ValidateUpdate(const std::vector<TaskDef>& tasks,
                                             bool adopt_unknown) const {
   absl::flat_hash_map<std::string_view, const TaskDef*> incoming;
   incoming.reserve(tasks.size());
+  // Runtimes a task may name: the documented ones (a task in one that no
+  // worker offers yet is no-worker until one joins), and any other that
+  // some worker has offered ("r" for "r/*"). Anything else is a typo.
+  absl::flat_hash_set<std::string_view> runtimes = {"builtin", "plugin", "python", "exec"};
+  // Some task gives an adopted key its definition (see the cycle check).
+  bool defines_adopted = false;
+  for (const std::string& f : ever_offered_) {
+    runtimes.insert(std::string_view(f).substr(0, f.find('/')));
+  }
   for (const TaskDef& d : tasks) {
     if (d.key.empty()) return absl::InvalidArgumentError("a task has an empty key");
+    if (!IsValidUtf8(d.key)) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "task key \"", EscapeForError(d.key), "\" is not valid UTF-8"));
+    }
     if (!incoming.emplace(d.key, &d).second) {
       return absl::InvalidArgumentError(
           absl::StrCat("task \"", d.key, "\" appears twice in the graph"));
@@ -39,6 +68,11 @@ absl::Status SchedulerState::ValidateUpdate(const std::vector<TaskDef>& tasks,
           absl::StrCat("task \"", d.key, "\" has no function"));
     }
     const std::string runtime = d.runtime.empty() ? "builtin" : d.runtime;
+    if (!runtimes.contains(runtime)) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "task \"", d.key, "\": unknown runtime \"", EscapeForError(runtime),
+          "\" (no worker offers it)"));
+    }
     if (RuntimeListsFunctions(runtime) && !ever_offered_.empty() &&
         !ever_offered_.contains(FunctionId(d))) {
       return absl::InvalidArgumentError(
@@ -56,10 +90,13 @@ absl::Status SchedulerState::ValidateUpdate(const std::vector<TaskDef>& tasks,
                          " must be a finite number >= 0"));
       }
     }
-    if (const Task* existing = Find(d.key); existing != nullptr && !existing->adopted &&
-        existing->run_spec != d.run_spec) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "task \"", d.key, "\" already exists with a different definition"));
+    if (const Task* existing = Find(d.key); existing != nullptr) {
+      if (existing->adopted) {
+        defines_adopted = true;
+      } else if (existing->run_spec != d.run_spec) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            "task \"", d.key, "\" already exists with a different definition"));
+      }
     }
   }
   for (const TaskDef& d : tasks) {
@@ -70,53 +107,87 @@ absl::Status SchedulerState::ValidateUpdate(const std::vector<TaskDef>& tasks,
       }
       if ((!adopt_unknown || dep.empty()) && !incoming.contains(dep) && Find(dep) == nullptr) {
         return absl::InvalidArgumentError(absl::StrCat(
-            "task \"", d.key, "\" depends on missing key \"", dep, "\""));
+            "task \"", d.key, "\" depends on missing key \"", EscapeForError(dep), "\""));
       }
     }
   }
   // Cycles can only run through new tasks: known tasks never depend on
-  // keys that did not exist when they were added (adopted tasks, which
-  // have no dependencies yet, count as new). Iterative DFS, colours:
-  // 0 unvisited, 1 on the stack, 2 done.
+  // keys that did not exist when they were added -- except on adopted
+  // ones (known by key only, after a restart), which may depend on known
+  // tasks once defined here, closing a cycle across two updates. So known
+  // tasks are walked too when an adopted one is being defined (known tasks
+  // and tasks without dependencies are on no new cycle otherwise). Iterative
+  // DFS (a chain of 10^5 tasks must not recurse), colours: 0 unvisited,
+  // 1 on the stack, 2 done.
+  struct Frame {
+    std::string_view key;
+    const TaskDef* def;  // an incoming definition, else
+    const Task* known;   // a known task (only when defines_adopted)
+    size_t next = 0;
+  };
+  auto frame_for = [&](std::string_view key) -> std::optional<Frame> {
+    auto found = tasks_.find(key);
+    const Task* known = found == tasks_.end() ? nullptr : found->second.get();
+    if (known == nullptr || known->adopted) {
+      auto in = incoming.find(key);
+      if (in == incoming.end()) return std::nullopt;
+      return Frame{key, in->second, nullptr};
+    }
+    if (!defines_adopted) return std::nullopt;
+    return Frame{key, nullptr, known};
+  };
   absl::flat_hash_map<std::string_view, int> colour;
   colour.reserve(incoming.size());
+  std::vector<Frame> stack;
   for (const TaskDef& root : tasks) {
+    // A task with no dependencies is on no cycle (most of a wide graph).
+    if (root.dependencies.empty()) continue;
     if (colour[root.key] != 0) continue;
-    std::vector<std::pair<const TaskDef*, size_t>> stack{{&root, 0}};
+    std::optional<Frame> first = frame_for(root.key);
+    if (!first.has_value()) continue;  // a known task re-sent: its deps are fixed
     colour[root.key] = 1;
+    stack.push_back(*first);
     while (!stack.empty()) {
-      auto& [def, next] = stack.back();
-      if (next == def->dependencies.size()) {
-        colour[def->key] = 2;
+      Frame& f = stack.back();
+      const size_t n = f.def != nullptr ? f.def->dependencies.size() : f.known->deps.size();
+      if (f.next == n) {
+        colour[f.key] = 2;
         stack.pop_back();
         continue;
       }
-      const std::string& dep = def->dependencies[next++];
-      auto in = incoming.find(dep);
-      if (in == incoming.end()) continue;
-      if (const Task* known = Find(dep); known != nullptr && !known->adopted) continue;
-      int& c = colour[dep];
-      if (c == 1) {
+      const std::string_view dep = f.def != nullptr
+                                       ? std::string_view(f.def->dependencies[f.next++])
+                                       : std::string_view(f.known->deps[f.next++]->key);
+      if (!defines_adopted) {
+        // Only new tasks with dependencies can be on a cycle: one lookup
+        // settles most of a wide fan-in.
+        auto in = incoming.find(dep);
+        if (in == incoming.end() || in->second->dependencies.empty()) continue;
+      }
+      auto c = colour.find(dep);
+      if (c != colour.end() && c->second == 2) continue;
+      if (c != colour.end() && c->second == 1) {
         std::vector<std::string> cycle;
         bool on = false;
-        for (const auto& frame : stack) {
-          if (frame.first->key == dep) on = true;
-          if (on) cycle.push_back(frame.first->key);
+        for (const Frame& frame : stack) {
+          if (frame.key == dep) on = true;
+          if (on) cycle.emplace_back(frame.key);
         }
-        cycle.push_back(dep);
-        return absl::InvalidArgumentError(absl::StrCat(
-            "the graph has a cycle: ", absl::StrJoin(cycle, " -> ")));
+        cycle.emplace_back(dep);
+        return absl::InvalidArgumentError(
+            absl::StrCat("the graph has a cycle: ", DescribeCycle(cycle)));
       }
-      if (c == 0) {
-        c = 1;
-        stack.emplace_back(in->second, 0);
-      }
+      std::optional<Frame> next = frame_for(dep);
+      if (!next.has_value()) continue;
+      if (next->def != nullptr && next->def->dependencies.empty()) continue;
+      colour[dep] = 1;
+      stack.push_back(*next);
     }
   }
   for (const auto& key : wanted) {
     if ((!adopt_unknown || key.empty()) && !incoming.contains(key) && Find(key) == nullptr) {
       return absl::InvalidArgumentError(
-          absl::StrCat("wanted key \"", key, "\" is not in the graph"));
+          absl::StrCat("wanted key \"", EscapeForError(key), "\" is not in the graph"));
     }
   }
   return absl::OkStatus();

@@ -81,6 +81,7 @@ std::vector<std::string> SchedulerState::FunctionsOffered() const {
 
 absl::Status SchedulerState::Validate() const {
   int64_t counts[10] = {};
+  size_t links_down = 0, links_up = 0;
   for (const auto& [key, tp] : tasks_) {
     const Task* t = tp.get();
     ++counts[static_cast<int>(t->status)];
@@ -88,12 +89,18 @@ absl::Status SchedulerState::Validate() const {
       return absl::InternalError(absl::StrCat("task ", t->key, " (",
                                               KeyStatusName(t->status), "): ", what));
     };
+    // Links both ways: every dependency lists this task as a dependent (a
+    // hash lookup), and the totals of both sides match (below), so every
+    // dependent lists it too. Searching each dependent's deps instead is
+    // quadratic in a fan-in of 10^6 dependencies.
     uint32_t waiters = 0;
     for (const Task* dep : t->dependents) {
       if (NeedsDeps(dep->status)) ++waiters;
-      if (std::find(dep->deps.begin(), dep->deps.end(), t) == dep->deps.end()) {
-        return fail("dependent " + dep->key + " does not list it");
-      }
+    }
+    links_down += t->deps.size();
+    links_up += t->dependents.size();
+    for (const Task* d : t->deps) {
+      if (!d->dependents.contains(t)) return fail("dependency " + d->key + " does not list it");
     }
     if (waiters != t->waiters) {
       return fail(absl::StrCat("waiters ", t->waiters, " != ", waiters));
@@ -146,6 +153,10 @@ absl::Status SchedulerState::Validate() const {
         return fail(absl::StrCat("client ", c, " does not list it"));
       }
     }
+  }
+  if (links_down != links_up) {
+    return absl::InternalError(absl::StrCat(links_up, " dependent links but ", links_down,
+                                            " dependency links"));
   }
   for (int s = 0; s < 10; ++s) {
     if (counts[s] != counts_[s]) {

@@ -5,6 +5,7 @@
 #include "services/scheduler/scheduler_state.h"
 
 #include <algorithm>
+#include <cmath>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -465,6 +466,13 @@ absl::StatusOr<WorkerId> SchedulerState::AddWorker(WorkerDef def,
     if (w->def.address == def.address) {
       return absl::AlreadyExistsError(
           absl::StrCat("a worker at ", def.address, " is already registered"));
+    }
+  }
+  for (const auto& [name, amount] : def.resources) {
+    // NaN or infinite capacity would make every placement test meaningless.
+    if (!(amount >= 0) || std::isinf(amount)) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "worker ", def.address, ": resource ", name, " must be a finite number >= 0"));
     }
   }
   auto w = std::make_unique<Worker>();

@@ -100,9 +100,11 @@ class SchedulerState {
   // Releases everything the client wanted.
   void RemoveClient(ClientId client);
   // Adds `tasks` and makes `client` want `wanted`, all or nothing. Errors
-  // (InvalidArgument) name the offending task: empty or duplicate key, a key
-  // already known with another definition, a dependency on a missing key, a
-  // cycle, a function no worker offers, a wanted key that doesn't exist.
+  // (InvalidArgument) name the offending task: empty, duplicate or invalid
+  // UTF-8 key, a key already known with another definition, a dependency on
+  // a missing key, a cycle (also one closed through adopted keys), an
+  // unknown runtime, a function no worker offers, a negative, NaN or
+  // infinite resource request, a wanted key that doesn't exist.
   // Returns the number of tasks added (known keys are shared, not re-added).
   absl::StatusOr<int> UpdateGraph(ClientId client, std::vector<TaskDef> tasks,
                                   const std::vector<std::string>& wanted,
@@ -157,7 +159,8 @@ class SchedulerState {
   void RedeclareKeys(ClientId client, const std::vector<std::string>& keys);
 
   // ---- workers
-  // AlreadyExists if a worker with the same address is connected.
+  // AlreadyExists if a worker with the same address is connected;
+  // InvalidArgument for a negative, NaN or infinite resource.
   // `held`: results the worker already holds (RegisterWorker.held_keys,
   // after a scheduler restart or a lost connection). Known keys not yet in
   // memory go to memory there without being (re)computed; unknown keys are

@@ -340,8 +340,8 @@ class WorkerSessionReactor final
                          << id.status();
             h->gone = true;
             if (auto r = weak.lock()) {
-              r->Abort(grpc::Status(grpc::StatusCode::ALREADY_EXISTS,
-                                       std::string(id.status().message())));
+              r->Abort(grpc::Status(static_cast<grpc::StatusCode>(id.status().code()),
+                                    std::string(id.status().message())));
             }
             return;
           }
