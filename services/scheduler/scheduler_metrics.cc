@@ -111,6 +111,15 @@ void SchedulerMetrics::Update(const Counts& counts) {
 void SchedulerMetrics::ObserveLoopDelay(double seconds) { loop_delay_->Observe(seconds); }
 
 SchedulerMetrics::FunctionSeries* SchedulerMetrics::SeriesFor(const std::string& function) {
+  auto it = functions_.find(function);
+  if (it != functions_.end()) return it->second.get();
+  // Function names come from clients (any Python callable's name): past a
+  // bound, new ones share one "other" series so a flood of made-up names
+  // cannot grow the metrics without limit.
+  constexpr size_t kMaxFunctionSeries = 1000;
+  if (functions_.size() >= kMaxFunctionSeries && function != kOtherFunctions) {
+    return SeriesFor(kOtherFunctions);
+  }
   auto& slot = functions_[function];
   if (slot == nullptr) {
     const prometheus::Labels labels{{"function", function}};

@@ -12,7 +12,8 @@
 //   taskgrid_scheduler_event_loop_delay_seconds      histogram: wait of each batch
 // plus the gRPC server metrics (services/observability).
 // `function` is "<runtime>/<function>" as workers offer it, so its
-// cardinality is bounded by the functions deployed, never by task keys.
+// cardinality is bounded by the functions used, never by task keys, and at
+// most 1,000 series: later new names count under function="(other)".
 //
 // Thread-safety: prometheus-cpp metrics are thread-safe; every method here
 // is called from the scheduler's event loop only.
@@ -75,6 +76,7 @@ class SchedulerMetrics {
   void TaskErred(const FunctionStats* fn);
 
  private:
+  static constexpr char kOtherFunctions[] = "(other)";
   FunctionSeries* SeriesFor(const std::string& function);
   FunctionSeries* SeriesFor(const FunctionStats* fn);
 
