@@ -14,6 +14,7 @@ def e2e_test(name, deps = [], data = [], unsandboxed = False):
         data = data,
         tags = ["e2e"] + (["external", "local"] if unsandboxed else []),
         deps = [
+            ":client_checks",
             ":test_cluster",
             "//clients/cpp:client",
             "@system_libs//:gmock",

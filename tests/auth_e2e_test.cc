@@ -15,6 +15,7 @@
 #include "gtest/gtest.h"
 #include "taskgrid/v1/scheduler.grpc.pb.h"
 #include "taskgrid/v1/worker.grpc.pb.h"
+#include "tests/client_checks.h"
 #include "tests/local_cluster.h"
 
 namespace taskgrid {
@@ -65,13 +66,7 @@ class AuthTest : public ::testing::Test {
     return BareStub()->ClusterInfo(&ctx, v1::ClusterInfoRequest(), &resp);
   }
   void ExpectTheClusterWorks() {
-    auto client = Client::Connect(cluster_->scheduler_address());
-    ASSERT_TRUE(client.ok()) << client.status();
-    auto f = (*client)->Submit("inc", {Value::Int(41)});
-    ASSERT_TRUE(f.ok()) << f.status();
-    auto v = f->Result(std::chrono::seconds(30));
-    ASSERT_TRUE(v.ok()) << v.status();
-    EXPECT_EQ(v->as_int(), 42);
+    testing::ExpectNewClientComputes(cluster_->scheduler_address());
   }
 
   std::string token_file_;

@@ -19,6 +19,7 @@
 #include "gtest/gtest.h"
 #include "taskgrid/v1/scheduler.grpc.pb.h"
 #include "tests/e2e_util.h"
+#include "tests/client_checks.h"
 #include "tests/local_cluster.h"
 
 namespace taskgrid {
@@ -91,13 +92,7 @@ class ProtocolFaultsTest : public ::testing::Test {
                  0;
     })) << "the broken streams left sessions or tasks behind";
     EXPECT_TRUE(cluster_->scheduler_process().running());
-    auto client = Client::Connect(cluster_->scheduler_address());
-    ASSERT_TRUE(client.ok()) << client.status();
-    auto f = (*client)->Submit("inc", {Value::Int(41)});
-    ASSERT_TRUE(f.ok()) << f.status();
-    auto v = f->Result(std::chrono::seconds(30));
-    ASSERT_TRUE(v.ok()) << v.status();
-    EXPECT_EQ(v->as_int(), 42);
+    testing::ExpectNewClientComputes(cluster_->scheduler_address());
   }
 
   std::unique_ptr<LocalCluster> cluster_;
@@ -195,7 +190,8 @@ TEST_F(ProtocolFaultsTest, StreamsEndingAfterTheHelloOrMidGraphLeaveNothingBehin
     EXPECT_TRUE(events.events(0).has_welcome());
     while (stream->Read(&events)) {
     }
-    EXPECT_TRUE(stream->Finish().ok());
+    const grpc::Status finished = stream->Finish();
+    EXPECT_TRUE(finished.ok()) << finished.error_code() << ": " << finished.error_message();
   }
   {  // A worker stream that ends right after registering.
     grpc::ClientContext ctx;

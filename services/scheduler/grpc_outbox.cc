@@ -19,7 +19,17 @@ void GrpcOutbox::AttachClient(ClientId id, std::shared_ptr<ClientOutlet> outlet)
   clients_[id].outlet = std::move(outlet);
 }
 
-void GrpcOutbox::DetachClient(ClientId id) { clients_.erase(id); }
+void GrpcOutbox::DetachClient(ClientId id) {
+  auto it = clients_.find(id);
+  if (it == clients_.end()) return;
+  // Events queued before the client left still go out, ahead of the end
+  // of its stream: a client that half-closes right after its hello gets
+  // its welcome (Flush would only have run after this).
+  if (it->second.outlet != nullptr && it->second.pending.events_size() > 0) {
+    it->second.outlet->Send(std::move(it->second.pending));
+  }
+  clients_.erase(it);
+}
 
 v1::WorkerCommand* GrpcOutbox::AddWorkerCommand(WorkerId worker) {
   // An unknown worker is being registered (held until it attaches) or gone

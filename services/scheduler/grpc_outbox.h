@@ -22,6 +22,7 @@ class GrpcOutbox : public SchedulerOutbox {
   void AttachWorker(WorkerId id, std::shared_ptr<WorkerOutlet> outlet);
   void DetachWorker(WorkerId id);
   void AttachClient(ClientId id, std::shared_ptr<ClientOutlet> outlet);
+  // Sends what is still queued for the client, then forgets its stream.
   void DetachClient(ClientId id);
 
   void ComputeTask(WorkerId worker, const ComputeTaskCommand& cmd) override;
