@@ -20,6 +20,10 @@ fi
 if [ ! -f "$build/CMakeCache.txt" ]; then
   CC=clang CXX=clang++ cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
     -DTASKGRID_SANITIZE=fuzzer >/dev/null
+else
+  # Regenerate first: one make run over a tree configured before a target
+  # was added would not know the target ("No rule to make target").
+  cmake -S "$root" -B "$build" >/dev/null
 fi
 # ccache keyed on paths relative to the checkout, as in the Makefile.
 export CCACHE_BASEDIR="$root" CCACHE_NOHASHDIR=1
