@@ -12,6 +12,7 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "clients/cpp/client.h"
@@ -49,6 +50,11 @@ class ProtocolFaultsTest : public ::testing::Test {
   // ("ClientSession" or "WorkerSession"), half-closes, reads until the end
   // and returns the final status; `replies` counts the messages read.
   grpc::Status SendRaw(const std::string& method, const std::string& bytes, int* replies) {
+    return SendRaw(method, std::vector<std::string>{bytes}, replies);
+  }
+  // The same with several messages, in order.
+  grpc::Status SendRaw(const std::string& method, const std::vector<std::string>& messages,
+                       int* replies) {
     grpc::TemplatedGenericStub<grpc::ByteBuffer, grpc::ByteBuffer> generic(channel_);
     grpc::ClientContext ctx;
     ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
@@ -62,10 +68,14 @@ class ProtocolFaultsTest : public ::testing::Test {
     call->StartCall(nullptr);
     grpc::Status status;
     if (step()) {
-      grpc::Slice slice(bytes);
-      grpc::ByteBuffer message(&slice, 1);
-      call->Write(message, nullptr);
-      if (step()) {
+      bool sent = true;
+      for (const std::string& bytes : messages) {
+        grpc::Slice slice(bytes);
+        grpc::ByteBuffer message(&slice, 1);
+        call->Write(message, nullptr);
+        if (!(sent = step())) break;
+      }
+      if (sent) {
         call->WritesDone(nullptr);
         step();
       }
@@ -139,11 +149,10 @@ TEST_F(ProtocolFaultsTest, UnsupportedApiVersionIsRefusedNamingTheVersions) {
   ExpectSchedulerServes();
 }
 
-// A message that does not parse ends the stream at once: nothing of it is
-// applied (no session, no worker, no task) and no reply is sent. (gRPC's
-// callback API reports it to the scheduler like the end of the stream, so
-// the status is a plain end, not an error.)
-TEST_F(ProtocolFaultsTest, MessagesCutOffMidwayEndTheStreamAndApplyNothing) {
+// A message that does not parse ends the stream at once with
+// INVALID_ARGUMENT naming the stream and the message type: nothing of it
+// is applied (no session, no worker, no task) and no reply is sent.
+TEST_F(ProtocolFaultsTest, MessagesCutOffMidwayAreRefusedAndApplyNothing) {
   v1::ClientBatch client_batch;
   client_batch.add_messages()->mutable_hello()->set_name("cut-off");
   v1::UpdateGraph* ug = client_batch.add_messages()->mutable_update_graph();
@@ -156,7 +165,11 @@ TEST_F(ProtocolFaultsTest, MessagesCutOffMidwayEndTheStreamAndApplyNothing) {
   ASSERT_FALSE(v1::ClientBatch().ParseFromString(cut));
   int replies = -1;
   grpc::Status client_status = SendRaw("ClientSession", cut, &replies);
-  EXPECT_NE(client_status.error_code(), grpc::StatusCode::DEADLINE_EXCEEDED);
+  EXPECT_EQ(client_status.error_code(), grpc::StatusCode::INVALID_ARGUMENT)
+      << client_status.error_message();
+  EXPECT_THAT(client_status.error_message(),
+              HasSubstr("ClientSession message 1 (" + std::to_string(cut.size()) +
+                        " bytes) does not parse as taskgrid.v1.ClientBatch"));
   EXPECT_EQ(replies, 0) << "the cut-off hello was welcomed";
 
   v1::WorkerBatch worker_batch;
@@ -169,10 +182,33 @@ TEST_F(ProtocolFaultsTest, MessagesCutOffMidwayEndTheStreamAndApplyNothing) {
   const std::string cut_worker = whole_worker.substr(0, whole_worker.size() - 7);
   ASSERT_FALSE(v1::WorkerBatch().ParseFromString(cut_worker));
   grpc::Status worker_status = SendRaw("WorkerSession", cut_worker, &replies);
-  EXPECT_NE(worker_status.error_code(), grpc::StatusCode::DEADLINE_EXCEEDED);
+  EXPECT_EQ(worker_status.error_code(), grpc::StatusCode::INVALID_ARGUMENT)
+      << worker_status.error_message();
+  EXPECT_THAT(worker_status.error_message(),
+              HasSubstr("does not parse as taskgrid.v1.WorkerBatch"));
   EXPECT_EQ(replies, 0) << "the cut-off registration was acknowledged";
   EXPECT_THAT(cluster_->scheduler_process().Stderr(),
               ::testing::Not(HasSubstr("worker 127.0.0.1:2 registered")));
+  ExpectSchedulerServes();
+}
+
+// A bad message after good ones: what came before was applied (the client
+// was welcomed), the bad one is named by its position, and the session
+// ends like a disconnect (its tasks are released).
+TEST_F(ProtocolFaultsTest, ABadMessageAfterAGoodOneIsNamedAndEndsTheSession) {
+  v1::ClientBatch hello;
+  hello.add_messages()->mutable_hello()->set_name("good-then-bad");
+  v1::UpdateGraph* ug = hello.add_messages()->mutable_update_graph();
+  *ug->add_tasks() = Spec("good-then-bad-1", "inc", {Value::Int(1)});
+  ug->add_wanted_keys("good-then-bad-1");
+  int replies = -1;
+  grpc::Status status = SendRaw(
+      "ClientSession", std::vector<std::string>{hello.SerializeAsString(), "\xff\xff\xff"},
+      &replies);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << status.error_message();
+  EXPECT_THAT(status.error_message(),
+              HasSubstr("ClientSession message 2 (3 bytes) does not parse"));
+  EXPECT_GE(replies, 1) << "the hello before the bad message was not welcomed";
   ExpectSchedulerServes();
 }
 

@@ -85,18 +85,16 @@ grpc::Status SchedulerService::Authenticate(grpc::CallbackServerContext* ctx,
   return status;
 }
 
-grpc::ServerBidiReactor<v1::ClientBatch, v1::ClientEventBatch>*
-SchedulerService::ClientSession(grpc::CallbackServerContext* ctx) {
+RawBidiReactor* SchedulerService::ClientSession(grpc::CallbackServerContext* ctx) {
   if (grpc::Status s = Authenticate(ctx, "client session"); !s.ok()) {
-    return new RejectedBidiReactor<v1::ClientBatch, v1::ClientEventBatch>(std::move(s));
+    return new RejectedBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer>(std::move(s));
   }
   return NewClientSession(this, ctx);
 }
 
-grpc::ServerBidiReactor<v1::WorkerBatch, v1::WorkerCommandBatch>*
-SchedulerService::WorkerSession(grpc::CallbackServerContext* ctx) {
+RawBidiReactor* SchedulerService::WorkerSession(grpc::CallbackServerContext* ctx) {
   if (grpc::Status s = Authenticate(ctx, "worker registration"); !s.ok()) {
-    return new RejectedBidiReactor<v1::WorkerBatch, v1::WorkerCommandBatch>(std::move(s));
+    return new RejectedBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer>(std::move(s));
   }
   return NewWorkerSession(this, ctx);
 }

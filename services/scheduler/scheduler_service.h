@@ -25,7 +25,23 @@ namespace taskgrid::scheduler {
 
 class SchedulerMetrics;
 
-class SchedulerService final : public v1::Scheduler::CallbackService {
+// The two session streams are raw (bytes in and out) so that the reactors
+// parse each message themselves: gRPC's typed callback API reports a
+// message that does not parse exactly like the end of the stream, and the
+// peer would get a plain OK instead of an error naming the problem. The
+// unary methods stay typed. (Every method of v1.Scheduler must be listed.)
+using SchedulerServiceBase = v1::Scheduler::WithRawCallbackMethod_ClientSession<
+    v1::Scheduler::WithRawCallbackMethod_WorkerSession<
+        v1::Scheduler::WithCallbackMethod_ClusterInfo<
+            v1::Scheduler::WithCallbackMethod_RetireWorkers<
+                v1::Scheduler::WithCallbackMethod_WhoHas<
+                    v1::Scheduler::WithCallbackMethod_Restart<
+                        v1::Scheduler::WithCallbackMethod_Replicate<
+                            v1::Scheduler::WithCallbackMethod_Rebalance<
+                                v1::Scheduler::Service>>>>>>>>;
+using RawBidiReactor = grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer>;
+
+class SchedulerService final : public SchedulerServiceBase {
  public:
   struct Options {
     SchedulerState::Options state;
@@ -48,10 +64,10 @@ class SchedulerService final : public v1::Scheduler::CallbackService {
   void Stop();
   const std::string& scheduler_id() const { return scheduler_id_; }
 
-  grpc::ServerBidiReactor<v1::ClientBatch, v1::ClientEventBatch>* ClientSession(
-      grpc::CallbackServerContext* ctx) override;
-  grpc::ServerBidiReactor<v1::WorkerBatch, v1::WorkerCommandBatch>* WorkerSession(
-      grpc::CallbackServerContext* ctx) override;
+  // Read v1.ClientBatch, write v1.ClientEventBatch (session_reactors.cc).
+  RawBidiReactor* ClientSession(grpc::CallbackServerContext* ctx) override;
+  // Read v1.WorkerBatch, write v1.WorkerCommandBatch.
+  RawBidiReactor* WorkerSession(grpc::CallbackServerContext* ctx) override;
   grpc::ServerUnaryReactor* ClusterInfo(grpc::CallbackServerContext* ctx,
                                         const v1::ClusterInfoRequest* req,
                                         v1::ClusterInfoResponse* resp) override;

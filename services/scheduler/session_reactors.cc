@@ -16,13 +16,16 @@
 namespace taskgrid::scheduler {
 namespace {
 
-// Plumbing shared by both sessions: the read loop, the outlet, and finishing
-// exactly once. The reactor keeps itself alive through `self_` until
-// OnDone; the outlet's callbacks hold only weak references.
+// Plumbing shared by both sessions: the read loop (parsing each message
+// itself, see SchedulerServiceBase), the outlet, and finishing exactly
+// once. The reactor keeps itself alive through `self_` until OnDone; the
+// outlet's callbacks hold only weak references.
 template <typename In, typename Out>
-class SessionReactor : public grpc::ServerBidiReactor<In, Out> {
+class SessionReactor : public grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer> {
  public:
-  explicit SessionReactor(SchedulerService* service) : service_(service) {}
+  // `stream` names the method in errors ("ClientSession").
+  SessionReactor(SchedulerService* service, const char* stream)
+      : service_(service), stream_(stream) {}
 
   // `overflow_message` is the status a peer that stopped reading gets once
   // more than `max_queued_bytes` wait to be sent to it.
@@ -32,7 +35,7 @@ class SessionReactor : public grpc::ServerBidiReactor<In, Out> {
     std::weak_ptr<SessionReactor> weak = self;
     outlet_ = std::make_shared<StreamOutlet<Out>>(
         [weak](const Out* msg) {
-          if (auto r = weak.lock()) r->StartWrite(msg);
+          if (auto r = weak.lock()) r->Write(*msg);
         },
         [weak, message = std::move(overflow_message)] {
           LOG(WARNING) << message;
@@ -59,8 +62,25 @@ class SessionReactor : public grpc::ServerBidiReactor<In, Out> {
       });
       return;
     }
-    HandleBatch(std::move(in_));
-    in_.Clear();
+    ++messages_read_;
+    const size_t bytes = in_.Length();
+    In batch;
+    if (!grpc::SerializationTraits<In>::Deserialize(&in_, &batch).ok()) {
+      // Nothing of it is applied; what came before it stands (the session
+      // ends like a disconnect).
+      std::string message = absl::StrCat(stream_, " message ", messages_read_, " (", bytes,
+                                         " bytes) does not parse as ",
+                                         In::descriptor()->full_name(),
+                                         ": truncated or not a message of this stream");
+      LOG(WARNING) << message << " (from " << peer_ << ")";
+      OnDisconnect();
+      service_->loop().Post([self = self_, status = grpc::Status(
+                                               grpc::StatusCode::INVALID_ARGUMENT, message)] {
+        self->Abort(status);
+      });
+      return;
+    }
+    HandleBatch(std::move(batch));
     this->StartRead(&in_);
   }
 
@@ -76,9 +96,23 @@ class SessionReactor : public grpc::ServerBidiReactor<In, Out> {
     if (outlet_->Close()) FinishOnce(close_status_);
   }
 
+  void set_peer(std::string peer) { peer_ = std::move(peer); }
+
  protected:
   virtual void HandleBatch(In&& batch) = 0;
   virtual void OnDisconnect() = 0;
+
+  // Serializes `msg` into the write buffer (free until OnWriteDone: the
+  // outlet keeps one write in flight) and starts writing it.
+  void Write(const Out& msg) {
+    out_.Clear();  // the previous message, written by now
+    bool own_buffer = false;
+    // Fails only for a message over 2 GiB; the outlet's are at most 16 MiB.
+    grpc::Status serialized =
+        grpc::SerializationTraits<Out>::Serialize(msg, &out_, &own_buffer);
+    CHECK(serialized.ok()) << serialized.error_message();
+    this->StartWrite(&out_);
+  }
 
   void FinishOnce(const grpc::Status& status) {
     if (!finished_.exchange(true)) this->Finish(status);
@@ -89,7 +123,11 @@ class SessionReactor : public grpc::ServerBidiReactor<In, Out> {
   std::shared_ptr<SessionReactor> self_;
 
  private:
-  In in_;
+  const char* stream_;
+  std::string peer_;
+  grpc::ByteBuffer in_;
+  grpc::ByteBuffer out_;
+  uint64_t messages_read_ = 0;
   std::atomic<bool> finished_{false};
   grpc::Status close_status_ = grpc::Status::OK;
 };
@@ -117,7 +155,8 @@ struct ClientHandle {  // loop thread only
 class ClientSessionReactor final
     : public SessionReactor<v1::ClientBatch, v1::ClientEventBatch> {
  public:
-  using SessionReactor::SessionReactor;
+  explicit ClientSessionReactor(SchedulerService* service)
+      : SessionReactor(service, "ClientSession") {}
 
  private:
   struct Update {
@@ -306,7 +345,8 @@ struct WorkerHandle {  // loop thread only
 class WorkerSessionReactor final
     : public SessionReactor<v1::WorkerBatch, v1::WorkerCommandBatch> {
  public:
-  using SessionReactor::SessionReactor;
+  explicit WorkerSessionReactor(SchedulerService* service)
+      : SessionReactor(service, "WorkerSession") {}
 
  private:
   void HandleBatch(v1::WorkerBatch&& batch) override {
@@ -461,9 +501,10 @@ std::string OverflowMessage(const char* who, const char* what, size_t limit,
 
 }  // namespace
 
-grpc::ServerBidiReactor<v1::ClientBatch, v1::ClientEventBatch>* NewClientSession(
+grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer>* NewClientSession(
     SchedulerService* service, grpc::CallbackServerContext* ctx) {
   auto r = std::make_shared<ClientSessionReactor>(service);
+  r->set_peer(ctx->peer());
   // With --token-file, a named session belongs to the token that opened
   // it (kept as a digest, not the token itself).
   if (service->options().tokens != nullptr && service->options().tokens->enabled()) {
@@ -478,9 +519,10 @@ grpc::ServerBidiReactor<v1::ClientBatch, v1::ClientEventBatch>* NewClientSession
   return r.get();
 }
 
-grpc::ServerBidiReactor<v1::WorkerBatch, v1::WorkerCommandBatch>* NewWorkerSession(
-    SchedulerService* service, grpc::CallbackServerContext*) {
+grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer>* NewWorkerSession(
+    SchedulerService* service, grpc::CallbackServerContext* ctx) {
   auto r = std::make_shared<WorkerSessionReactor>(service);
+  r->set_peer(ctx->peer());
   const size_t limit = service->options().max_queued_bytes;
   r->Init(r, limit, OverflowMessage("worker", "commands", limit, ""));
   return r.get();

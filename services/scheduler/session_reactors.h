@@ -1,12 +1,15 @@
 #pragma once
 // The two long-lived streams of the scheduler: one reactor per connected
 // client (ClientSession) and per connected worker (WorkerSession). Each
-// reads batches, converts them off the event loop, and posts them to it;
-// writes go through a StreamOutlet (one write in flight, merged queue).
-// OnDone() deletes the reactor.
+// reads batches, parses and converts them off the event loop, and posts
+// them to it; writes go through a StreamOutlet (one write in flight, merged
+// queue). A message that does not parse ends the session with
+// INVALID_ARGUMENT naming the message. OnDone() deletes the reactor.
 
 #include <atomic>
 #include <memory>
+
+#include <grpcpp/support/byte_buffer.h>
 
 #include "services/scheduler/grpc_outbox.h"
 #include "taskgrid/v1/scheduler.grpc.pb.h"
@@ -15,9 +18,11 @@ namespace taskgrid::scheduler {
 
 class SchedulerService;
 
-grpc::ServerBidiReactor<v1::ClientBatch, v1::ClientEventBatch>* NewClientSession(
+// Reads v1.ClientBatch, writes v1.ClientEventBatch.
+grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer>* NewClientSession(
     SchedulerService* service, grpc::CallbackServerContext* ctx);
-grpc::ServerBidiReactor<v1::WorkerBatch, v1::WorkerCommandBatch>* NewWorkerSession(
+// Reads v1.WorkerBatch, writes v1.WorkerCommandBatch.
+grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer>* NewWorkerSession(
     SchedulerService* service, grpc::CallbackServerContext* ctx);
 
 }  // namespace taskgrid::scheduler

@@ -177,7 +177,9 @@ TEST(DataChunkWireTest, AssemblerAcceptsMultiPieceChunks) {
     }
     DataChunkView view;
     ASSERT_TRUE(ParseDataChunk(grpc::ByteBuffer(pieces.data(), pieces.size()), &view).ok());
-    if (chunk.size > 8192) EXPECT_GT(view.data.size(), 1u);
+    if (chunk.size > 8192) {
+      EXPECT_GT(view.data.size(), 1u);
+    }
     ASSERT_TRUE(AddChunkTo(view, &assembler).ok());
   }
   ASSERT_TRUE(assembler.complete());

@@ -278,7 +278,9 @@ TEST_F(WorkerTest, FreeKeysDropsDataAndQueuedTasks) {
   ASSERT_EQ(m.size(), 2u);
   EXPECT_TRUE(m[0].has_keys_added() || m[1].has_keys_added());
   for (const auto& msg : m) {
-    if (msg.has_task_finished()) EXPECT_EQ(msg.task_finished().key(), "blocker");
+    if (msg.has_task_finished()) {
+      EXPECT_EQ(msg.task_finished().key(), "blocker");
+    }
   }
   EXPECT_EQ(store_.Get("queued"), nullptr);
   EXPECT_EQ(store_.Get("fetching"), nullptr);
