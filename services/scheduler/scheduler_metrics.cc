@@ -83,8 +83,11 @@ SchedulerMetrics::SchedulerMetrics(const std::string& bind_address)
                      .Name("taskgrid_scheduler_event_loop_delay_seconds")
                      .Help("How long each batch of events waited for the event loop")
                      .Register(*registry_)
+                     // 1-2.5-5 steps where the target (milliseconds) is
+                     // decided, decades elsewhere.
                      .Add({}, prometheus::Histogram::BucketBoundaries{
-                                  0.00001, 0.0001, 0.001, 0.01, 0.1, 1, 10});
+                                  0.00001, 0.0001, 0.001, 0.0025, 0.005, 0.01, 0.025,
+                                  0.05, 0.1, 0.25, 0.5, 1, 10});
   exposer_->RegisterCollectable(registry_);
   exposer_->RegisterCollectable(GrpcServerMetricsRegistry());
 }
