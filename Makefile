@@ -89,6 +89,7 @@ fuzz: fuzz-build
 # Sanitizer builds: every CMake test (unit and e2e; the e2e tests start the
 # sanitized binaries). UBSan reports fail the test instead of scrolling by.
 SANITIZER_ENV := ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+	LSAN_OPTIONS=suppressions=$(CURDIR)/tests/sanitizers/lsan.supp:print_suppressions=0 \
 	UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1
 test-asan test-tsan: test-%: setup
 	$(eval SAN_DIR := build-$*)

@@ -1,7 +1,9 @@
 #include "common/chunking.h"
 
 #include <algorithm>
+#include <cstdint>
 #include <cstring>
+#include <optional>
 
 #include <glog/logging.h>
 
@@ -77,7 +79,22 @@ absl::Status ChunkAssembler::Add(int64_t total_bytes, int64_t offset,
       return absl::ResourceExhaustedError(absl::StrCat(
           "value of ", total_bytes, " bytes exceeds the limit of ", max_total_));
     }
-    buffer_ = allocate_(static_cast<size_t>(total_bytes), &write_);
+    const size_t total = static_cast<size_t>(total_bytes);
+    // An array's elements land at an address aligned for any element type
+    // (and for SIMD): DecodeValue then slices them out without a copy.
+    const std::optional<size_t> payload =
+        offset == 0 ? ArrayPayloadOffset(data) : std::nullopt;
+    if (payload.has_value()) {
+      char* base = nullptr;
+      Blob padded = allocate_(total + kPayloadAlignment - 1, &base);
+      const size_t pad = (kPayloadAlignment -
+                          (reinterpret_cast<uintptr_t>(base) + *payload) % kPayloadAlignment) %
+                         kPayloadAlignment;
+      buffer_ = padded.Slice(pad, total);
+      write_ = base + pad;
+    } else {
+      buffer_ = allocate_(total, &write_);
+    }
     total_ = total_bytes;
     algorithm_ = algorithm;
   } else if (algorithm != algorithm_) {

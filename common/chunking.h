@@ -41,12 +41,16 @@ class ChunkAssembler {
   // Where the value's buffer comes from (Blob::Allocate's signature); the
   // worker passes its buffer pool.
   using Allocator = Blob (*)(size_t size, char** writable);
+  // Where a received array's elements start (see Add).
+  static constexpr size_t kPayloadAlignment = 64;
   explicit ChunkAssembler(Allocator allocate = &Blob::Allocate) : allocate_(allocate) {}
 
   // REQUIRES: chunks of one value, in order. `checksum` (on the last
   // chunk) is of the whole value, by `algorithm`, which every chunk of the
   // value names alike. Errors name the problem (offset gap, size mismatch,
-  // checksum mismatch, algorithm changed mid-value, oversize).
+  // checksum mismatch, algorithm changed mid-value, oversize). When the
+  // first chunk shows an array, the buffer is placed so that the elements
+  // start at a multiple of kPayloadAlignment.
   absl::Status Add(int64_t total_bytes, int64_t offset, std::string_view data,
                    bool last, uint32_t checksum,
                    ChecksumAlgorithm algorithm = ChecksumAlgorithm::kCrc32c);

@@ -113,6 +113,30 @@ TEST(ChunkingTest, StopsWhenEmitReturnsFalse) {
   EXPECT_EQ(calls, 3);
 }
 
+TEST(ChunkAssemblerTest, PlacesArrayElementsAlignedSoTheyDecodeWithoutACopy) {
+  for (size_t shape : {1u, 5u, 1000u, 300000u}) {
+    NDArray a;
+    a.dtype = DType::kFloat64;
+    a.shape = {static_cast<int64_t>(shape)};
+    a.data = Blob::Copy(RandomBytes(shape * 8, static_cast<uint32_t>(shape)));
+    const Value v = Value::Array(a);
+    const EncodedValue encoded = EncodeValue(v);
+    ChunkAssembler assembler;
+    ASSERT_TRUE(ForEachChunk(encoded, 4096, [&](const ChunkView& ch) {
+      return assembler.Add(ch.total_bytes, ch.offset, ch.data, ch.last, ch.crc32c).ok();
+    }));
+    ASSERT_TRUE(assembler.complete());
+    const Blob buffer = assembler.Take();
+    absl::StatusOr<Value> d = DecodeValue(buffer);
+    ASSERT_TRUE(d.ok()) << d.status();
+    EXPECT_EQ(*d, v);
+    const char* elements = d->as_array().data.data();
+    EXPECT_EQ(reinterpret_cast<uintptr_t>(elements) % ChunkAssembler::kPayloadAlignment, 0u)
+        << shape;
+    EXPECT_EQ(elements, buffer.data() + *ArrayPayloadOffset(buffer.view())) << "copied";
+  }
+}
+
 TEST(ChunkAssemblerTest, RejectsGap) {
   ChunkAssembler a;
   ASSERT_TRUE(a.Add(10, 0, "abcd", false, 0).ok());

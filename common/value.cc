@@ -1,6 +1,7 @@
 #include "common/value.h"
 
 #include <cmath>
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -201,6 +202,13 @@ Value Value::Map(ValueMap entries) {
   return v;
 }
 Value Value::Array(NDArray a) {
+  // As<T>() hands out a T*: keep the elements aligned for their type. A
+  // payload sliced out of a received buffer at an odd offset is copied
+  // (received top-level arrays are placed aligned: see ChunkAssembler).
+  const size_t item = DTypeSize(a.dtype);
+  if (reinterpret_cast<uintptr_t>(a.data.data()) % item != 0) {
+    a.data = Blob::Copy(a.data.view());
+  }
   Value v;
   v.v_ = std::shared_ptr<const NDArray>(std::make_shared<NDArray>(std::move(a)));
   return v;

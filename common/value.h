@@ -56,6 +56,8 @@ struct NDArray {
   int64_t NumElements() const;
   // Checks that data size matches dtype and shape (no negative dims).
   absl::Status Validate() const;
+  // The elements as T (which must match dtype). Aligned for T once the
+  // array is in a Value (Value::Array copies a misaligned payload).
   template <typename T>
   const T* As() const { return reinterpret_cast<const T*>(data.data()); }
 };

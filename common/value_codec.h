@@ -5,7 +5,9 @@
 // payloads are never copied: encoding references them as segments, and
 // decoding slices them out of the received buffer.
 
+#include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "absl/status/statusor.h"
@@ -31,5 +33,10 @@ EncodedValue EncodeValue(const Value& v);
 inline constexpr int kMaxValueDepth = 100;
 // Decodes; bytes/array/pickle payloads share `buf`'s storage.
 absl::StatusOr<Value> DecodeValue(const Blob& buf);
+// Where the element data of an encoded top-level array starts, read from
+// the first bytes of its encoding (`head`); nullopt when the value is not
+// an array or `head` ends before the data. A receiver that places this
+// offset at an aligned address gets an array that decodes without a copy.
+std::optional<size_t> ArrayPayloadOffset(std::string_view head);
 
 }  // namespace taskgrid

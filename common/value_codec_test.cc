@@ -205,7 +205,9 @@ TEST(ValueCodecTest, FromBlobSharesTheBuffer) {
 }
 
 TEST(ValueCodecTest, DecodeSlicesPayloadsOutOfTheInput) {
-  Value v = Value::Map({{"a", Value::Array(MakeArray(DType::kInt64, {100}))},
+  // (uint8: a wider element type at an odd offset would be copied to
+  // keep it aligned, see ArraysDecodeAligned.)
+  Value v = Value::Map({{"a", Value::Array(MakeArray(DType::kUInt8, {100}))},
                         {"b", Value::Bytes(Blob::Copy("payload"))},
                         {"c", Value::Pickle(Blob::Copy("pickled"))}});
   Blob wire = Blob::FromString(EncodeValue(v).Flatten());
@@ -218,6 +220,55 @@ TEST(ValueCodecTest, DecodeSlicesPayloadsOutOfTheInput) {
   EXPECT_TRUE(inside(d->as_map().at("b").as_bytes()));
   EXPECT_TRUE(inside(d->as_map().at("c").as_pickle()));
   EXPECT_EQ(*d, v);
+}
+
+TEST(ValueCodecTest, ArrayPayloadOffsetFindsTheElements) {
+  for (DType dtype : {DType::kUInt8, DType::kInt64, DType::kFloat32}) {
+    for (std::vector<int64_t> shape : std::vector<std::vector<int64_t>>{
+             {3}, {1000, 1000}, {2, 0, 5}, {70000}}) {
+      NDArray a = MakeArray(dtype, shape, 7);
+      const std::string wire = EncodeValue(Value::Array(a)).Flatten();
+      std::optional<size_t> at = ArrayPayloadOffset(wire);
+      if (a.data.empty()) {
+        EXPECT_FALSE(at.has_value()) << DTypeName(dtype);  // no data field
+        continue;
+      }
+      ASSERT_TRUE(at.has_value()) << DTypeName(dtype) << " " << shape.size();
+      EXPECT_EQ(wire.size() - *at, a.data.size());
+      // Any head that reaches the data is enough; a shorter one is not.
+      EXPECT_EQ(ArrayPayloadOffset(std::string_view(wire).substr(0, *at)), at);
+      EXPECT_FALSE(ArrayPayloadOffset(std::string_view(wire).substr(0, *at - 1)));
+    }
+  }
+  EXPECT_FALSE(ArrayPayloadOffset(EncodeValue(Value::Int(5)).Flatten()));
+  EXPECT_FALSE(ArrayPayloadOffset(EncodeValue(Value::Bytes(Blob::Copy("abc"))).Flatten()));
+  EXPECT_FALSE(
+      ArrayPayloadOffset(EncodeValue(Value::List({Value::Array(MakeArray(DType::kInt8, {4}))}))
+                             .Flatten()));
+  EXPECT_FALSE(ArrayPayloadOffset(""));
+  EXPECT_FALSE(ArrayPayloadOffset(std::string("\x4a\xff\xff\xff", 4)));
+}
+
+TEST(ValueCodecTest, ArraysDecodeAligned) {
+  // Decoded from every offset of a buffer, an int64 array's elements are
+  // aligned for int64 (copied when the payload is not), and unchanged.
+  NDArray a = MakeArray(DType::kInt64, {9});
+  char* w = nullptr;
+  Blob fill = Blob::Allocate(a.data.size(), &w);
+  for (int64_t i = 0; i < 9; ++i) std::memcpy(w + 8 * i, &i, 8);
+  a.data = fill;
+  const Value v = Value::Array(a);
+  const std::string wire = EncodeValue(v).Flatten();
+  for (size_t shift = 0; shift < 8; ++shift) {
+    char* p = nullptr;
+    Blob buf = Blob::Allocate(wire.size() + shift, &p);
+    std::memcpy(p + shift, wire.data(), wire.size());
+    absl::StatusOr<Value> d = DecodeValue(buf.Slice(shift, wire.size()));
+    ASSERT_TRUE(d.ok()) << d.status();
+    EXPECT_EQ(reinterpret_cast<uintptr_t>(d->as_array().data.data()) % 8, 0u) << shift;
+    EXPECT_EQ(*d, v);
+    EXPECT_EQ(d->as_array().As<int64_t>()[8], 8);
+  }
 }
 
 TEST(ValueCodecTest, AcceptsUnpackedShape) {
