@@ -2,6 +2,7 @@
 // without protobuf, slicing bytes/array/pickle payloads out of the input.
 
 #include <cstring>
+#include <optional>
 
 #include "absl/strings/str_cat.h"
 #include "common/value_codec.h"
@@ -20,6 +21,28 @@ class Decoder {
 
   absl::StatusOr<Value> Decode() {
     return ParseValue(base_, base_ + buf_.size(), 1);
+  }
+
+  // See ::taskgrid::ArrayPayloadOffset: Value.array, then the NDArray's
+  // fields up to its data (dtype and shape come first in every encoder we
+  // know; anything else reads as not found).
+  std::optional<size_t> ArrayPayloadOffset() const {
+    const char* p = base_;
+    const char* end = base_ + buf_.size();
+    uint32_t field, wt;
+    uint64_t len;
+    if (!ReadTag(p, end, &field, &wt).ok() || field != kArrayField || wt != kLen ||
+        !ReadVarint(p, end, &len).ok()) {
+      return std::nullopt;
+    }
+    while (ReadTag(p, end, &field, &wt).ok()) {
+      if (field == 3 && wt == kLen) {
+        if (!ReadVarint(p, end, &len).ok()) return std::nullopt;
+        return static_cast<size_t>(p - base_);
+      }
+      if ((field != 1 && field != 2) || !SkipField(p, end, wt).ok()) return std::nullopt;
+    }
+    return std::nullopt;
   }
 
  private:
@@ -309,34 +332,7 @@ absl::StatusOr<Value> DecodeValue(const Blob& buf) {
 }
 
 std::optional<size_t> ArrayPayloadOffset(std::string_view head) {
-  size_t at = 0;
-  auto varint = [&](uint64_t* v) {
-    *v = 0;
-    for (int shift = 0; shift < 64 && at < head.size(); shift += 7) {
-      const uint8_t b = static_cast<uint8_t>(head[at++]);
-      *v |= static_cast<uint64_t>(b & 0x7F) << shift;
-      if (b < 0x80) return true;
-    }
-    return false;
-  };
-  uint64_t tag = 0, len = 0;
-  // Value.array, then the NDArray fields up to its data (dtype and shape
-  // come first in every encoder we know; anything else: not found).
-  if (!varint(&tag) || tag != ((kArrayField << 3) | kLen) || !varint(&len)) {
-    return std::nullopt;
-  }
-  while (varint(&tag)) {
-    const uint64_t field = tag >> 3, wire_type = tag & 7;
-    if (wire_type != kLen && !(field == 2 && wire_type == kVarint)) return std::nullopt;
-    if (!varint(&len)) return std::nullopt;
-    if (field == 3) return at;
-    if (field != 1 && field != 2) return std::nullopt;
-    if (wire_type == kLen) {
-      if (len > head.size() - at) return std::nullopt;
-      at += len;
-    }
-  }
-  return std::nullopt;
+  return Decoder(Blob(nullptr, head.data(), head.size())).ArrayPayloadOffset();
 }
 
 }  // namespace taskgrid
