@@ -90,7 +90,7 @@ fuzz: fuzz-build
 # sanitized binaries). UBSan reports fail the test instead of scrolling by.
 SANITIZER_ENV := ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
 	LSAN_OPTIONS=suppressions=$(CURDIR)/tests/sanitizers/lsan.supp:print_suppressions=0 \
-	UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1
+	UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1:suppressions=$(CURDIR)/tests/sanitizers/tsan.supp
 test-asan test-tsan: test-%: setup
 	$(eval SAN_DIR := build-$*)
 	$(eval SAN := $(if $(filter asan,$*),address,thread))
