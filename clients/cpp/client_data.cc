@@ -12,6 +12,7 @@
 #include "clients/cpp/client_impl.h"
 #include "clients/cpp/data_push.h"
 #include "clients/cpp/key.h"
+#include "common/string_view_hash.h"
 
 namespace taskgrid {
 namespace {
@@ -91,7 +92,7 @@ absl::StatusOr<std::vector<Future>> ClientImpl::Scatter(std::vector<Value> value
   {
     absl::MutexLock lock(&mu_);
     if (!closed_.ok()) return closed_;
-    absl::flat_hash_set<std::string_view> seen;
+    StringViewSet seen;
     for (size_t i = 0; i < values.size(); ++i) {
       bool fresh = false;
       futures[i] = Future(AcquireLocked(keys[i], request_id, &fresh));

@@ -5,6 +5,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
 #include "clients/cpp/client_impl.h"
+#include "common/string_view_hash.h"
 
 namespace taskgrid {
 namespace {
@@ -132,7 +133,7 @@ absl::StatusOr<std::vector<Value>> ClientImpl::Gather(const std::vector<Future>&
   std::vector<client::DataFetcher::Group> groups;
   std::vector<std::vector<size_t>> group_slots;
   {
-    absl::flat_hash_map<std::string_view, size_t> group_of;
+    StringViewMap<size_t> group_of;
     absl::MutexLock lock(&mu_);
     for (size_t i = 0; i < futures.size(); ++i) {
       const FutureState& s = *slots[slot_for[i]];

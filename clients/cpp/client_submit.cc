@@ -10,6 +10,7 @@
 #include "clients/cpp/key.h"
 #include "clients/cpp/spec_check.h"
 #include "common/value_proto.h"
+#include "common/string_view_hash.h"
 
 namespace taskgrid {
 namespace {
@@ -186,7 +187,7 @@ absl::StatusOr<std::vector<Future>> ClientImpl::Declare(std::vector<std::string>
   // before go in the first part.
   std::vector<size_t> declared_in(wanted.size(), 0);
   if (parts.size() > 1) {
-    absl::flat_hash_map<std::string_view, size_t> part_of;
+    StringViewMap<size_t> part_of;
     for (size_t p = 0; p < parts.size(); ++p) {
       for (size_t t : parts[p].tasks) part_of.emplace(tasks.specs[t]->key(), p);
     }

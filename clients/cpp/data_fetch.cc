@@ -5,6 +5,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/chunking.h"
+#include "common/string_view_hash.h"
 #include "common/grpc_util.h"
 #include "common/value_codec.h"
 
@@ -50,7 +51,7 @@ std::vector<absl::StatusOr<Value>> DataFetcher::Fetch(
   for (const std::string& k : keys) request.add_keys(k);
 
   // A key -> position index only pays off for multi-key requests.
-  absl::flat_hash_map<std::string_view, size_t> index;
+  StringViewMap<size_t> index;
   if (keys.size() > 1) {
     index.reserve(keys.size());
     for (size_t i = 0; i < keys.size(); ++i) index.emplace(keys[i], i);

@@ -5,6 +5,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
 #include "common/grpc_util.h"
+#include "common/string_view_hash.h"
 
 namespace taskgrid::client {
 namespace {
@@ -31,7 +32,7 @@ absl::StatusOr<std::vector<size_t>> DependencyOrder(
     const std::vector<v1::TaskSpec*>& tasks,
     std::vector<std::vector<size_t>>* deps_out) {
   const size_t n = tasks.size();
-  absl::flat_hash_map<std::string_view, size_t> index;
+  StringViewMap<size_t> index;
   index.reserve(n);
   for (size_t i = 0; i < n; ++i) {
     if (!index.emplace(tasks[i]->key(), i).second) {

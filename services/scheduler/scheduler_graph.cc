@@ -41,25 +41,32 @@ std::string DescribeCycle(const std::vector<std::string>& cycle) {
 
 absl::Status SchedulerState::ValidateUpdate(const std::vector<TaskDef>& tasks,
                                             const std::vector<std::string>& wanted,
-                                            bool adopt_unknown) const {
-  absl::flat_hash_map<std::string_view, const TaskDef*> incoming;
+                                            bool adopt_unknown, UpdateLookup* lookup) const {
+  StringViewMap<size_t>& incoming = lookup->incoming;
+  incoming.clear();
   incoming.reserve(tasks.size());
+  lookup->known.assign(tasks.size(), nullptr);
+  // Tasks of an update mostly share a function: the last one found
+  // offered is not looked up again.
+  const std::string* offered_runtime = nullptr;
+  const std::string* offered_function = nullptr;
   // Runtimes a task may name: the documented ones (a task in one that no
   // worker offers yet is no-worker until one joins), and any other that
   // some worker has offered ("r" for "r/*"). Anything else is a typo.
-  absl::flat_hash_set<std::string_view> runtimes = {"builtin", "plugin", "python", "exec"};
+  StringViewSet runtimes = {"builtin", "plugin", "python", "exec"};
   // Some task gives an adopted key its definition (see the cycle check).
   bool defines_adopted = false;
   for (const std::string& f : ever_offered_) {
     runtimes.insert(std::string_view(f).substr(0, f.find('/')));
   }
-  for (const TaskDef& d : tasks) {
+  for (size_t i = 0; i < tasks.size(); ++i) {
+    const TaskDef& d = tasks[i];
     if (d.key.empty()) return absl::InvalidArgumentError("a task has an empty key");
     if (!IsValidUtf8(d.key)) {
       return absl::InvalidArgumentError(absl::StrCat(
           "task key \"", EscapeForError(d.key), "\" is not valid UTF-8"));
     }
-    if (!incoming.emplace(d.key, &d).second) {
+    if (!incoming.emplace(d.key, i).second) {
       return absl::InvalidArgumentError(
           absl::StrCat("task \"", d.key, "\" appears twice in the graph"));
     }
@@ -73,11 +80,17 @@ absl::Status SchedulerState::ValidateUpdate(const std::vector<TaskDef>& tasks,
           "task \"", d.key, "\": unknown runtime \"", EscapeForError(runtime),
           "\" (no worker offers it)"));
     }
-    if (RuntimeListsFunctions(runtime) && !ever_offered_.empty() &&
-        !ever_offered_.contains(FunctionId(d))) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("task \"", d.key, "\": unknown function \"", d.function,
-                       "\" in runtime ", runtime, " (no worker offers it)"));
+    const bool same_function = offered_function != nullptr &&
+                               *offered_function == d.function &&
+                               *offered_runtime == d.runtime;
+    if (!same_function && RuntimeListsFunctions(runtime) && !ever_offered_.empty()) {
+      if (!ever_offered_.contains(FunctionId(d))) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("task \"", d.key, "\": unknown function \"", d.function,
+                         "\" in runtime ", runtime, " (no worker offers it)"));
+      }
+      offered_runtime = &d.runtime;
+      offered_function = &d.function;
     }
     if (d.retries < 0) {
       return absl::InvalidArgumentError(
@@ -90,7 +103,8 @@ absl::Status SchedulerState::ValidateUpdate(const std::vector<TaskDef>& tasks,
                          " must be a finite number >= 0"));
       }
     }
-    if (const Task* existing = Find(d.key); existing != nullptr) {
+    if (Task* existing = Find(d.key); existing != nullptr) {
+      lookup->known[i] = existing;
       if (existing->adopted) {
         defines_adopted = true;
       } else if (existing->run_spec != d.run_spec) {
@@ -131,12 +145,12 @@ absl::Status SchedulerState::ValidateUpdate(const std::vector<TaskDef>& tasks,
     if (known == nullptr || known->adopted) {
       auto in = incoming.find(key);
       if (in == incoming.end()) return std::nullopt;
-      return Frame{key, in->second, nullptr};
+      return Frame{key, &tasks[in->second], nullptr};
     }
     if (!defines_adopted) return std::nullopt;
     return Frame{key, nullptr, known};
   };
-  absl::flat_hash_map<std::string_view, int> colour;
+  StringViewMap<int> colour;
   colour.reserve(incoming.size());
   std::vector<Frame> stack;
   for (const TaskDef& root : tasks) {
@@ -162,7 +176,7 @@ absl::Status SchedulerState::ValidateUpdate(const std::vector<TaskDef>& tasks,
         // Only new tasks with dependencies can be on a cycle: one lookup
         // settles most of a wide fan-in.
         auto in = incoming.find(dep);
-        if (in == incoming.end() || in->second->dependencies.empty()) continue;
+        if (in == incoming.end() || tasks[in->second].dependencies.empty()) continue;
       }
       auto c = colour.find(dep);
       if (c != colour.end() && c->second == 2) continue;
@@ -201,16 +215,22 @@ absl::StatusOr<int> SchedulerState::UpdateGraph(ClientId client,
     return absl::FailedPreconditionError("unknown client session");
   }
   const bool adopt_unknown = recovering_clients_.contains(client);
-  if (absl::Status s = ValidateUpdate(tasks, wanted, adopt_unknown); !s.ok()) return s;
+  UpdateLookup lookup;
+  if (absl::Status s = ValidateUpdate(tasks, wanted, adopt_unknown, &lookup); !s.ok()) {
+    return s;
+  }
 
   // Create the new tasks first, then link dependencies (order-independent).
   // Adopted tasks (known by key only, after a restart) get their
   // definition here and are linked like new ones.
   std::vector<Task*> created(tasks.size(), nullptr);
   std::vector<Task*> defined;
+  // Consecutive tasks mostly share a function (see ValidateUpdate).
+  FunctionStats* fn = nullptr;
+  const TaskDef* fn_of = nullptr;
   for (size_t i = 0; i < tasks.size(); ++i) {
     TaskDef& d = tasks[i];
-    if (Task* existing = Find(d.key); existing != nullptr) {
+    if (Task* existing = lookup.known[i]; existing != nullptr) {
       if (existing->adopted) {
         DefineAdopted(existing, d, priority);
         created[i] = existing;
@@ -221,7 +241,11 @@ absl::StatusOr<int> SchedulerState::UpdateGraph(ClientId client,
     auto t = std::make_unique<Task>();
     t->key = d.key;
     t->run_spec = std::move(d.run_spec);
-    t->fn = StatsFor(FunctionId(d));
+    if (fn_of == nullptr || fn_of->function != d.function || fn_of->runtime != d.runtime) {
+      fn = StatsFor(FunctionId(d));
+      fn_of = &d;
+    }
+    t->fn = fn;
     t->priority = priority + d.priority;
     t->seq = next_seq_++;
     t->retries_left = d.retries;
@@ -257,7 +281,11 @@ absl::StatusOr<int> SchedulerState::UpdateGraph(ClientId client,
     ++added;
     t->deps.reserve(tasks[i].dependencies.size());
     for (const auto& dep_key : tasks[i].dependencies) {
-      Task* d = Find(dep_key);
+      // A dependency in this update was just created (or defined), unless
+      // it re-sent a known task; any other is known.
+      auto in = lookup.incoming.find(dep_key);
+      Task* d = in != lookup.incoming.end() ? created[in->second] : nullptr;
+      if (d == nullptr) d = Find(dep_key);
       if (d->dependents.insert(t).second) t->deps.push_back(d);
     }
   }

@@ -40,6 +40,7 @@
 #include "absl/container/flat_hash_set.h"
 #include "absl/container/node_hash_set.h"
 #include "absl/status/statusor.h"
+#include "common/string_view_hash.h"
 #include "services/scheduler/scheduler_model.h"
 #include "services/scheduler/scheduler_types.h"
 
@@ -322,11 +323,18 @@ class SchedulerState {
   void Forget(Task* t);
   void Want(ClientId client, Task* t);
   void Unwant(ClientId client, Task* t);
+  // What validating an update learnt, for UpdateGraph to use rather than
+  // look up again: per task, the known task of its key (or null), and the
+  // index of each incoming key in `tasks`.
+  struct UpdateLookup {
+    std::vector<Task*> known;
+    StringViewMap<size_t> incoming;
+  };
   // `adopt_unknown`: dependencies and wanted keys nobody defined are
   // allowed (a reconnecting client's; they are adopted by key).
   absl::Status ValidateUpdate(const std::vector<TaskDef>& tasks,
                               const std::vector<std::string>& wanted,
-                              bool adopt_unknown) const;
+                              bool adopt_unknown, UpdateLookup* lookup) const;
   void NotifyClients(Task* t, KeyStatus status,
                      std::shared_ptr<const ErrorInfo> error = nullptr);
   void RetryNoWorker();
@@ -364,7 +372,7 @@ class SchedulerState {
   SchedulerOutbox* outbox_;
   Clock clock_;
   Options options_;
-  absl::flat_hash_map<std::string_view, std::unique_ptr<Task>> tasks_;
+  StringViewMap<std::unique_ptr<Task>> tasks_;
   absl::flat_hash_map<WorkerId, std::unique_ptr<Worker>> workers_;
   absl::flat_hash_map<ClientId, Client> clients_;
   // Named sessions (attached or detached) by name.
