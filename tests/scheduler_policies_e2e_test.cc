@@ -84,12 +84,14 @@ Interval IntervalOf(const Value& v) {
 
 class PoliciesTest : public ::testing::Test {
  protected:
-  // Starts a cluster and connects client_.
+  // Starts a cluster and connects client_ (a fatal failure when it can't:
+  // call it in ASSERT_NO_FATAL_FAILURE).
   void StartCluster(LocalCluster::Options options) {
     cluster_ = std::make_unique<LocalCluster>(std::move(options));
     absl::Status s = cluster_->Start();
     ASSERT_TRUE(s.ok()) << s << cluster_->Logs();
     client_ = Connect();
+    ASSERT_NE(client_, nullptr);
   }
   std::unique_ptr<Client> Connect() {
     auto c = Client::Connect(cluster_->scheduler_address());
@@ -131,7 +133,7 @@ class PoliciesTest : public ::testing::Test {
 // is SIGKILLed once part of the graph is done. Lost results are recomputed
 // and the sum is exact.
 TEST_F(PoliciesTest, WorkerKilledInTheMiddleOfA50kTaskGraph) {
-  StartCluster(Workers(3));
+  ASSERT_NO_FATAL_FAILURE(StartCluster(Workers(3)));
   const int64_t leaves = 25000;
   std::vector<v1::TaskSpec> graph;
   graph.reserve(2 * leaves);
@@ -176,7 +178,7 @@ TEST_F(PoliciesTest, WorkerKilledInTheMiddleOfA50kTaskGraph) {
 // shared; one client's cancel or release doesn't take the result from the
 // other.
 TEST_F(PoliciesTest, TwoClientsShareKeysThroughCancelAndRelease) {
-  StartCluster(Workers(2));
+  ASSERT_NO_FATAL_FAILURE(StartCluster(Workers(2)));
   auto other = Connect();
   ASSERT_NE(other, nullptr);
   auto graph = [] {
@@ -235,7 +237,7 @@ TEST_F(PoliciesTest, TwoClientsShareKeysThroughCancelAndRelease) {
 // 3. Cancelling a key cancels what only it needed; what another wanted key
 // needs keeps going, and the cluster keeps working.
 TEST_F(PoliciesTest, CancelDropsWhatOnlyTheCancelledKeyNeeded) {
-  StartCluster(Workers(2));
+  ASSERT_NO_FATAL_FAILURE(StartCluster(Workers(2)));
   std::vector<v1::TaskSpec> graph = {
       Spec("root", "sleep", {Value::Double(0.4), Value::Int(1)}),
       Spec("only-for-b", "inc", {Value::Ref("root")}),
@@ -277,7 +279,7 @@ TEST_F(PoliciesTest, CancelDropsWhatOnlyTheCancelledKeyNeeded) {
 // when it fails three times (the error names the last failure). The runs
 // may land on either worker; the counter file is shared.
 TEST_F(PoliciesTest, RetriesRerunAFailingTaskUpToTheLimit) {
-  StartCluster(Workers(2));
+  ASSERT_NO_FATAL_FAILURE(StartCluster(Workers(2)));
   const std::string ok_counter = cluster_->dir() + "/ok.count";
   const std::string bad_counter = cluster_->dir() + "/bad.count";
   Future ok = MustSubmit(*client_, "fail_times",
@@ -334,7 +336,7 @@ int CountRanOn(const std::vector<Future>& futures, const std::string& address) {
 }
 
 TEST_F(PoliciesTest, WorkerJoiningMidGraphStealsQueuedWork) {
-  StartCluster(Workers(1));
+  ASSERT_NO_FATAL_FAILURE(StartCluster(Workers(1)));
   std::vector<Future> sleepers = SubmitSleepersOnOneInput(*client_, 24, true);
   auto added = cluster_->AddWorker();
   ASSERT_TRUE(added.ok()) << added.status();
@@ -349,7 +351,7 @@ TEST_F(PoliciesTest, WorkerJoiningMidGraphStealsQueuedWork) {
 // The same when the tasks were sent before any of them had finished: the
 // first completion teaches the real duration, which makes stealing pay.
 TEST_F(PoliciesTest, WorkerJoiningStealsTasksSentBeforeTheirDurationWasKnown) {
-  StartCluster(Workers(1));
+  ASSERT_NO_FATAL_FAILURE(StartCluster(Workers(1)));
   std::vector<Future> sleepers = SubmitSleepersOnOneInput(*client_, 24, false);
   auto added = cluster_->AddWorker();
   ASSERT_TRUE(added.ok()) << added.status();
@@ -359,7 +361,7 @@ TEST_F(PoliciesTest, WorkerJoiningStealsTasksSentBeforeTheirDurationWasKnown) {
 }
 
 TEST_F(PoliciesTest, WithoutWorkStealingAJoiningWorkerGetsNoneOfTheQueuedWork) {
-  StartCluster(Workers(1, 1, {"--no-work-stealing"}));
+  ASSERT_NO_FATAL_FAILURE(StartCluster(Workers(1, 1, {"--no-work-stealing"})));
   std::vector<Future> sleepers = SubmitSleepersOnOneInput(*client_, 12, true);
   auto added = cluster_->AddWorker();
   ASSERT_TRUE(added.ok()) << added.status();
@@ -372,7 +374,7 @@ TEST_F(PoliciesTest, WithoutWorkStealingAJoiningWorkerGetsNoneOfTheQueuedWork) {
 // more than any worker has is reported no-worker and runs once a worker
 // with enough joins.
 TEST_F(PoliciesTest, RestrictionsAndResourcesAreHonoured) {
-  StartCluster(Workers(2, 2));
+  ASSERT_NO_FATAL_FAILURE(StartCluster(Workers(2, 2)));
   auto gpu = cluster_->AddWorker({"--resources", "GPU=1"});
   ASSERT_TRUE(gpu.ok()) << gpu.status();
   const std::string gpu_address = cluster_->worker_address(*gpu);
@@ -418,7 +420,7 @@ TEST_F(PoliciesTest, RestrictionsAndResourcesAreHonoured) {
 // 7. With the only thread busy, tasks submitted later at a higher priority
 // run before the low-priority ones submitted first.
 TEST_F(PoliciesTest, HigherPriorityRunsFirst) {
-  StartCluster(Workers(1, 1));
+  ASSERT_NO_FATAL_FAILURE(StartCluster(Workers(1, 1)));
   auto input = client_->Submit("identity", {Value::Double(0.02)}, Keyed("input"));
   ASSERT_TRUE(input.ok() && input->Result(kTimeout).ok());
   Future blocker = MustSubmit(*client_, "timed_sleep", {Value::Double(0.5)}, Keyed("blocker"));
