@@ -74,10 +74,13 @@ class GrpcPeerFetcher::GetDataCall final
   }
 
   void OnDone(const grpc::Status& status) override {
-    std::shared_ptr<GetDataCall> self = std::move(self_);  // keeps *this alive until we return
+    std::shared_ptr<GetDataCall> self;  // keeps *this alive until we return
     std::unique_ptr<grpc::Alarm> watchdog;
     {
+      // Under the lock: Start and OnWatchdog read self_ while arming the
+      // watchdog, on other threads, for as long as done_ is false.
       absl::MutexLock lock(&watch_mu_);
+      self = std::move(self_);
       done_ = true;
       watchdog = std::move(watchdog_);
     }
@@ -181,6 +184,7 @@ class GrpcPeerFetcher::GetDataCall final
   grpc::ClientContext context_;
   grpc::ByteBuffer request_;
   grpc::ByteBuffer response_;
+  // Set by Start before the call starts, taken by OnDone under watch_mu_.
   std::shared_ptr<GetDataCall> self_;
 };
 
