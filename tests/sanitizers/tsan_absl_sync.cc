@@ -77,6 +77,14 @@ auto Locking(void* mu, unsigned flags, Real real, Args... args) {
   if (outer) __tsan_mutex_post_lock(mu, flags, 0);
   return result;
 }
+// A try-lock: `failed` are the flags when it did not get the lock.
+bool TryLocking(absl::Mutex* mu, unsigned flags, unsigned failed, bool (*real)(absl::Mutex*)) {
+  const Outermost outer;
+  if (outer) __tsan_mutex_pre_lock(mu, flags);
+  const bool locked = real(mu);
+  if (outer) __tsan_mutex_post_lock(mu, locked ? flags : failed, 0);
+  return locked;
+}
 template <typename Real, typename... Args>
 auto Unlocking(void* mu, unsigned flags, Real real, Args... args) {
   const Outermost outer;
@@ -130,26 +138,13 @@ void Mutex::ReaderLock() {
 
 bool Mutex::TryLock() {
   static const auto real = Real<bool (*)(Mutex*)>("5Mutex7TryLockEv");
-  const Outermost outer;
-  if (outer) __tsan_mutex_pre_lock(this, __tsan_mutex_try_lock);
-  const bool locked = real(this);
-  if (outer) {
-    __tsan_mutex_post_lock(
-        this, locked ? __tsan_mutex_try_lock : __tsan_mutex_try_lock_failed, 0);
-  }
-  return locked;
+  return TryLocking(this, __tsan_mutex_try_lock, __tsan_mutex_try_lock_failed, real);
 }
 
 bool Mutex::ReaderTryLock() {
   static const auto real = Real<bool (*)(Mutex*)>("5Mutex13ReaderTryLockEv");
-  const Outermost outer;
-  if (outer) __tsan_mutex_pre_lock(this, __tsan_mutex_try_read_lock);
-  const bool locked = real(this);
-  if (outer) {
-    __tsan_mutex_post_lock(
-        this, locked ? __tsan_mutex_try_read_lock : __tsan_mutex_try_read_lock_failed, 0);
-  }
-  return locked;
+  return TryLocking(this, __tsan_mutex_try_read_lock, __tsan_mutex_try_read_lock_failed,
+                    real);
 }
 
 void Mutex::Unlock() {
