@@ -88,16 +88,25 @@ fuzz: fuzz-build
 
 # Sanitizer builds: every CMake test (unit and e2e; the e2e tests start the
 # sanitized binaries). UBSan reports fail the test instead of scrolling by.
-SANITIZER_ENV := ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+# Every process writes its reports to build-*/sanitizer-reports/ (log_path):
+# a report from a child process (a worker an e2e test started) fails the run
+# even when the test itself passed, and all reports are printed at the end.
+SANITIZER_ENV = ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:log_path=$(1)/asan \
 	LSAN_OPTIONS=suppressions=$(CURDIR)/tests/sanitizers/lsan.supp:print_suppressions=0 \
-	UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1:suppressions=$(CURDIR)/tests/sanitizers/tsan.supp
+	UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1:log_path=$(1)/ubsan \
+	TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1:suppressions=$(CURDIR)/tests/sanitizers/tsan.supp:log_path=$(1)/tsan
 test-asan test-tsan: test-%: setup
 	$(eval SAN_DIR := build-$*)
 	$(eval SAN := $(if $(filter asan,$*),address,thread))
+	$(eval REPORTS := $(CURDIR)/$(SAN_DIR)/sanitizer-reports)
 	cmake -S . -B $(SAN_DIR) -DCMAKE_BUILD_TYPE=$(BUILD_TYPE) -DTASKGRID_SANITIZE=$(SAN)
 	cmake --build $(SAN_DIR) -j$(JOBS)
-	$(SANITIZER_ENV) ctest --test-dir $(SAN_DIR) --output-on-failure -j$(JOBS) \
-	  --timeout $(CTEST_TIMEOUT)
+	rm -rf $(REPORTS) && mkdir -p $(REPORTS)
+	rc=0; $(call SANITIZER_ENV,$(REPORTS)) ctest --test-dir $(SAN_DIR) --output-on-failure \
+	  -j$(JOBS) --timeout $(CTEST_TIMEOUT) || rc=$$?; \
+	if [ -n "$$(ls -A $(REPORTS))" ]; then \
+	  echo "sanitizer reports in $(REPORTS):"; cat $(REPORTS)/*; exit 1; \
+	fi; exit $$rc
 
 # Not in `make test`: the first run compiles taskgrid inside the image's build
 # stage (38 minutes with one job on a busy 2-core machine); later runs reuse
