@@ -237,6 +237,7 @@ def main():
     print("soak: %.0f s, logs in %s" % (args.seconds, log_dir), flush=True)
     cluster = SoakCluster(args.build, log_dir, 3)
     failures = []
+    stop = None
     try:
         admin = taskgrid.Client(cluster.address, set_as_default=False, name="soak-admin")
         cluster.wait_workers(admin, 3)
@@ -244,7 +245,8 @@ def main():
         # Warm-up: a few graphs per client without churn, then the baseline.
         warm = Stats()
         stop = threading.Event()
-        threads = [threading.Thread(target=client_loop, args=(cluster, i, stop, warm, 100 + i))
+        threads = [threading.Thread(target=client_loop, args=(cluster, i, stop, warm, 100 + i),
+                                    daemon=True)
                    for i in range(3)]
         for t in threads:
             t.start()
@@ -264,11 +266,13 @@ def main():
         stop = threading.Event()
         counters = {"killed": 0}
         threads = [threading.Thread(target=client_loop,
-                                    args=(cluster, i, stop, stats, args.seed * 10 + i))
+                                    args=(cluster, i, stop, stats, args.seed * 10 + i),
+                                    daemon=True)
                    for i in range(3)]
         threads.append(threading.Thread(target=churn_loop,
                                         args=(cluster, stop, args.kill_every, counters,
-                                              args.seed)))
+                                              args.seed),
+                                        daemon=True))
         for t in threads:
             t.start()
         end = time.monotonic() + args.seconds
@@ -328,6 +332,10 @@ def main():
     except Exception as e:  # noqa: BLE001
         failures.append("%s: %s" % (type(e).__name__, e))
     finally:
+        # Also when interrupted (Ctrl-C): no client or churn thread may go on
+        # starting workers once the cluster is closed.
+        if stop is not None:
+            stop.set()
         problems = cluster.close()
         failures += problems
     if failures:
