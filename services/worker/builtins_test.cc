@@ -311,5 +311,18 @@ TEST_F(BuiltinsTest, ArrayAdd) {
             "ValueError: array_add: shapes (2) and (1) differ");
 }
 
+// The exception type a client sees for a builtin's failure: the name a
+// builtin attached, else one derived from the status code.
+TEST(FunctionErrorsTest, ErrorTypeNameFollowsTheStatusCodeUnlessAPayloadNamesIt) {
+  EXPECT_EQ(ErrorTypeName(absl::InvalidArgumentError("x")), "ValueError");
+  EXPECT_EQ(ErrorTypeName(absl::OutOfRangeError("x")), "IndexError");
+  EXPECT_EQ(ErrorTypeName(absl::NotFoundError("x")), "KeyError");
+  EXPECT_EQ(ErrorTypeName(absl::UnimplementedError("x")), "NotImplementedError");
+  EXPECT_EQ(ErrorTypeName(absl::ResourceExhaustedError("x")), "MemoryError");
+  EXPECT_EQ(ErrorTypeName(absl::DeadlineExceededError("x")), "TimeoutError");
+  EXPECT_EQ(ErrorTypeName(absl::InternalError("x")), "FunctionError");
+  EXPECT_EQ(ErrorTypeName(FunctionError("ZeroDivisionError", "x")), "ZeroDivisionError");
+}
+
 }  // namespace
 }  // namespace taskgrid::worker
