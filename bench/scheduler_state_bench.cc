@@ -21,7 +21,9 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
+#include "bench/bench_graphs.h"
 #include "benchmark/benchmark.h"
+#include "services/scheduler/proto_convert.h"
 #include "services/scheduler/scheduler_state.h"
 
 namespace taskgrid::scheduler {
@@ -92,25 +94,25 @@ void Declare(Graph& g) {
   g.carried.assign(carried.begin(), carried.end());
 }
 
-// `leaves` inc leaves reduced pairwise by add to one root.
-Graph TreeGraph(int64_t leaves) {
+void Fail(const std::string& what) {
+  std::fprintf(stderr, "scheduler-state-bench: %s\n", what.c_str());
+  std::abort();
+}
+
+// The graphs make bench runs (bench/bench_graphs.h), as the scheduler
+// receives them.
+Graph FromBench(const bench::BenchGraph& bench_graph) {
   Graph g;
-  std::vector<std::string> level;
-  for (int64_t i = 0; i < leaves; ++i) {
-    level.push_back(absl::StrCat("inc-", i));
-    AddTask(g, Def(level.back(), "inc", {}));
-  }
-  for (int depth = 1; level.size() > 1; ++depth) {
-    std::vector<std::string> next;
-    for (size_t i = 0; i + 1 < level.size(); i += 2) {
-      next.push_back(absl::StrCat("add-", depth, "-", i / 2));
-      AddTask(g, Def(next.back(), "add", {level[i], level[i + 1]}));
-    }
-    level = std::move(next);
-  }
-  g.wanted = level;
+  for (const v1::TaskSpec& spec : bench_graph.tasks) AddTask(g, TaskDefFromSpec(spec));
+  g.wanted.push_back(bench_graph.root);
   Declare(g);
   return g;
+}
+
+Graph TreeGraph(int64_t leaves) {
+  absl::StatusOr<bench::BenchGraph> tree = bench::TreeGraph("tree", leaves);
+  if (!tree.ok()) Fail(tree.status().ToString());
+  return FromBench(*tree);
 }
 
 // `n` independent tasks, every one wanted (client.map).
@@ -122,24 +124,6 @@ Graph MapGraph(int64_t n) {
   }
   Declare(g);
   return g;
-}
-
-// inc(inc(...)) `n` deep, the last one wanted.
-Graph ChainGraph(int64_t n) {
-  Graph g;
-  for (int64_t i = 0; i < n; ++i) {
-    std::vector<std::string> deps;
-    if (i > 0) deps.push_back(absl::StrCat("inc-", i - 1));
-    AddTask(g, Def(absl::StrCat("inc-", i), "inc", std::move(deps)));
-  }
-  g.wanted.push_back(absl::StrCat("inc-", n - 1));
-  Declare(g);
-  return g;
-}
-
-void Fail(const std::string& what) {
-  std::fprintf(stderr, "scheduler-state-bench: %s\n", what.c_str());
-  std::abort();
 }
 
 void RunGraph(benchmark::State& state, const Graph& graph) {
@@ -191,7 +175,7 @@ void BM_Map(benchmark::State& state) {
 BENCHMARK(BM_Map)->Arg(100000)->Unit(benchmark::kMillisecond)->Iterations(3);
 
 void BM_Chain(benchmark::State& state) {
-  static const Graph graph = ChainGraph(state.range(0));
+  static const Graph graph = FromBench(bench::ChainGraph("chain", state.range(0)));
   RunGraph(state, graph);
 }
 BENCHMARK(BM_Chain)->Arg(20000)->Unit(benchmark::kMillisecond)->Iterations(3);
