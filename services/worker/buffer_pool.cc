@@ -1,10 +1,45 @@
 #include "services/worker/buffer_pool.h"
 
+#include <sys/mman.h>
+
 #include <algorithm>
 #include <iterator>
 #include <memory>
+#include <new>
 
 namespace taskgrid::worker {
+namespace {
+
+// Fresh buffers from this size up are mapped directly and prefaulted: the
+// kernel fills in the pages of the `size` bytes about to be written in
+// one call, instead of one trap per 4 KiB page while the bytes are copied
+// in (about a sixth less CPU for a fresh 256 MiB value on this kind of
+// VM). The tail of the size class stays unbacked until written.
+// Transparent huge pages (MADV_HUGEPAGE) were measured too and are much
+// slower here: the kernel compacts memory on the fault path.
+constexpr size_t kMappedBytes = size_t{2} << 20;
+
+char* NewBuffer(size_t size, size_t capacity) {
+  if (capacity < kMappedBytes) return new char[capacity];
+  void* buffer = mmap(nullptr, capacity, PROT_READ | PROT_WRITE,
+                      MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (buffer == MAP_FAILED) throw std::bad_alloc();
+#ifdef MADV_POPULATE_WRITE
+  // A hint: on kernels without it (before 5.14) pages fault in as written.
+  madvise(buffer, size, MADV_POPULATE_WRITE);
+#endif
+  return static_cast<char*>(buffer);
+}
+
+void DeleteBuffer(char* buffer, size_t capacity) {
+  if (capacity < kMappedBytes) {
+    delete[] buffer;
+  } else {
+    munmap(buffer, capacity);
+  }
+}
+
+}  // namespace
 
 // The shared_ptr deleter of a pooled buffer.
 struct BufferPool::Release {
@@ -15,7 +50,7 @@ struct BufferPool::Release {
 
 BufferPool::~BufferPool() {
   absl::MutexLock lock(&mu_);
-  for (auto& [capacity, buffer] : idle_) delete[] buffer;
+  for (auto& [capacity, buffer] : idle_) DeleteBuffer(buffer, capacity);
 }
 
 BufferPool& BufferPool::Global() {
@@ -47,7 +82,7 @@ Blob BufferPool::Allocate(size_t size, char** writable) {
     }
   }
   // Not value-initialised: the caller overwrites what it uses.
-  if (buffer == nullptr) buffer = new char[capacity];
+  if (buffer == nullptr) buffer = NewBuffer(size, capacity);
   *writable = buffer;
   std::shared_ptr<char> owner(buffer, Release{this, capacity});
   return Blob(std::shared_ptr<const void>(std::move(owner)), buffer, size);
@@ -62,7 +97,7 @@ void BufferPool::Recycle(char* buffer, size_t capacity) {
       return;
     }
   }
-  delete[] buffer;
+  DeleteBuffer(buffer, capacity);
 }
 
 void BufferPool::set_max_idle_bytes(size_t n) {
@@ -78,7 +113,7 @@ void BufferPool::set_max_idle_bytes(size_t n) {
       idle_.erase(last);
     }
   }
-  for (auto& [capacity, buffer] : dropped) delete[] buffer;
+  for (auto& [capacity, buffer] : dropped) DeleteBuffer(buffer, capacity);
 }
 
 size_t BufferPool::idle_bytes() const {

@@ -79,5 +79,26 @@ TEST(BufferPoolTest, SlicesKeepTheBufferInUse) {
   EXPECT_EQ(pool.idle_bytes(), BufferPool::SizeClass(2 * kMiB));
 }
 
+// Large buffers are mapped with only the requested bytes prefaulted; the
+// rest of the size class must still be usable when a later, larger value
+// of the same class reuses the buffer.
+TEST(BufferPoolTest, AReusedBufferIsWritableToItsWholeClass) {
+  BufferPool pool(256 * kMiB);
+  const size_t small = 17 * kMiB + 1;
+  const size_t capacity = BufferPool::SizeClass(small);
+  ASSERT_GT(capacity, small);
+  char* first = nullptr;
+  {
+    Blob a = pool.Allocate(small, &first);
+    std::memset(first, 'a', a.size());
+  }
+  char* second = nullptr;
+  Blob b = pool.Allocate(capacity, &second);
+  ASSERT_EQ(second, first);
+  std::memset(second, 'b', capacity);
+  EXPECT_EQ(b.view().substr(capacity - 5), "bbbbb");
+  EXPECT_EQ(pool.reused(), 1u);
+}
+
 }  // namespace
 }  // namespace taskgrid::worker
