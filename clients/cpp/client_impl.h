@@ -52,6 +52,10 @@ class CompletionQueue;
 class ClientImpl : public std::enable_shared_from_this<ClientImpl>,
                    private client::SessionListener {
  public:
+  // Map builds and sends its tasks this many at a time (measured on
+  // bench/'s 20k map: 1024 ~80k tasks/s, 2048 ~97k, 4096 ~95k, 8192 ~88k).
+  static constexpr size_t kMapBatch = 2048;
+
   explicit ClientImpl(std::string scheduler_address);
   ~ClientImpl() override;
 

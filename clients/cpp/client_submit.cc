@@ -107,18 +107,32 @@ absl::StatusOr<std::vector<Future>> ClientImpl::Map(const std::string& fn,
   std::optional<client::KeyTokenizer> tokenizer;
   if (opts.pure) tokenizer.emplace(fn, opts, opts.key);
   const std::string& name = opts.key.empty() ? fn : opts.key;
-  std::vector<std::string> keys;
-  TaskList tasks;
-  tasks.arena = MakeArena();
-  keys.reserve(items.size());
-  tasks.specs.reserve(items.size());
-  for (const Value& item : items) {
-    absl::Span<const Value> args(&item, 1);
-    if (star && item.kind() == Value::Kind::kList) args = item.as_list();
-    keys.push_back(tokenizer ? tokenizer->PureKey(args) : client::UniqueKey(name));
-    tasks.specs.push_back(BuildTaskSpec(tasks.arena.get(), keys.back(), fn, args, opts));
+  // A big map goes out in batches, each sent as soon as it is built, so
+  // the scheduler and workers start on the first tasks while the rest are
+  // still being built (the tasks are independent: any split is valid). An
+  // error in a later batch releases the earlier ones with their futures.
+  std::vector<Future> futures;
+  futures.reserve(items.size());
+  for (size_t begin = 0; begin < items.size() || begin == 0; begin += kMapBatch) {
+    const size_t end = std::min(items.size(), begin + kMapBatch);
+    std::vector<std::string> keys;
+    TaskList tasks;
+    tasks.arena = MakeArena();
+    keys.reserve(end - begin);
+    tasks.specs.reserve(end - begin);
+    for (size_t i = begin; i < end; ++i) {
+      absl::Span<const Value> args(&items[i], 1);
+      if (star && items[i].kind() == Value::Kind::kList) args = items[i].as_list();
+      keys.push_back(tokenizer ? tokenizer->PureKey(args) : client::UniqueKey(name));
+      tasks.specs.push_back(BuildTaskSpec(tasks.arena.get(), keys.back(), fn, args, opts));
+    }
+    absl::StatusOr<std::vector<Future>> batch =
+        Declare(std::move(keys), std::move(tasks), 0, /*independent=*/true, nullptr);
+    if (!batch.ok()) return batch.status();
+    for (Future& f : *batch) futures.push_back(std::move(f));
+    if (end == items.size()) break;
   }
-  return Declare(std::move(keys), std::move(tasks), 0, /*independent=*/true, nullptr);
+  return futures;
 }
 
 absl::StatusOr<std::vector<Future>> ClientImpl::SubmitGraph(std::vector<v1::TaskSpec> graph,

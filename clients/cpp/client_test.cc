@@ -6,6 +6,7 @@
 #include <future>
 #include <thread>
 
+#include "clients/cpp/client_impl.h"
 #include "clients/cpp/fake_cluster_test_util.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -328,6 +329,29 @@ TEST_F(ClientTest, MapSendsOneUpdateAndSharesIdenticalItems) {
   ASSERT_TRUE(u.has_value());
   EXPECT_EQ(u->tasks_size(), 2);
   EXPECT_EQ(u->wanted_keys_size(), 2);
+  ExpectNothingSentBefore();
+}
+
+// A big map goes out in batches as it is built; an item repeated in a
+// later batch shares the earlier batch's key and is not sent again.
+TEST_F(ClientTest, BigMapIsSentInBatchesThatShareIdenticalItems) {
+  const size_t n = 2 * ClientImpl::kMapBatch + 10;
+  std::vector<Value> items;
+  for (size_t i = 0; i < n; ++i) items.push_back(Value::Int(static_cast<int64_t>(i)));
+  items.back() = Value::Int(0);  // the same as the first item
+  absl::StatusOr<std::vector<Future>> fs = client_->Map("inc", items);
+  ASSERT_TRUE(fs.ok());
+  ASSERT_EQ(fs->size(), n);
+  EXPECT_EQ(fs->front().key(), fs->back().key());
+  std::vector<std::string> sent;
+  for (int part = 0; part < 3; ++part) {
+    std::optional<v1::UpdateGraph> u = scheduler_.NextUpdate();
+    ASSERT_TRUE(u.has_value()) << "part " << part;
+    EXPECT_LE(static_cast<size_t>(u->tasks_size()), ClientImpl::kMapBatch);
+    for (const v1::TaskSpec& t : u->tasks()) sent.push_back(t.key());
+  }
+  ASSERT_EQ(sent.size(), n - 1);  // the repeated item is not sent twice
+  for (size_t i = 0; i + 1 < n; ++i) EXPECT_EQ(sent[i], (*fs)[i].key()) << i;
   ExpectNothingSentBefore();
 }
 
