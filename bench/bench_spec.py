@@ -19,8 +19,12 @@ FULL_SIZES = {
     "map": {"n": 20000},
     "chain": {"n": 5000},
     "tree": {"n": 65536},  # leaves; tasks = 2 * leaves - 1
+    # Transfers report the median of their repetitions; the small ones
+    # are mostly round-trip time, so they take more.
+    "transfer1k": {"n": 1 << 10, "reps": 21},
+    "transfer1m": {"n": 1 << 20, "reps": 11},
     "transfer16": {"n": 16 << 20, "reps": 5},
-    "transfer256": {"n": 256 << 20, "reps": 3},
+    "transfer256": {"n": 256 << 20, "reps": 5},
     "memory": {"n": 200000},
     "gateway_rest": {"n": 1000},
     "gateway_grpc": {"n": 1000},
@@ -39,6 +43,8 @@ QUICK_SIZES = {
     "map": {"n": 2000},
     "chain": {"n": 300},
     "tree": {"n": 1024},
+    "transfer1k": {"n": 1 << 10, "reps": 3},
+    "transfer1m": {"n": 1 << 20, "reps": 2},
     "transfer16": {"n": 16 << 20, "reps": 2},
     "transfer256": {"n": 256 << 20, "reps": 1},
     "memory": {"n": 10000},
@@ -52,8 +58,8 @@ QUICK_DASK_SIZE_OVERRIDES = {
 }
 
 # tree1m runs last: a Dask run stopped at its bound leaves its cluster busy.
-WORKLOADS = ["memory", "latency", "map", "chain", "tree", "transfer16",
-             "transfer256", "gateway_rest", "gateway_grpc", "tree1m"]
+WORKLOADS = ["memory", "latency", "map", "chain", "tree", "transfer1k", "transfer1m",
+             "transfer16", "transfer256", "gateway_rest", "gateway_grpc", "tree1m"]
 
 # Seconds a Dask run of these workloads may take before it is stopped and
 # reported as "did not finish in N s" (not a failure): at Dask's ~600-4,000
@@ -69,11 +75,12 @@ LOOP_DELAY_WORKLOADS = ["tree1m"]
 # (its own client's submit->result is the "round trip" row).
 GATEWAY_WORKLOADS = ["gateway_rest", "gateway_grpc"]
 
-# Which driver workload a bench workload runs ("transfer16" and "transfer256"
-# are the same driver workload with different sizes).
+# Which driver workload a bench workload runs (the transfer rows are the
+# same driver workload with different sizes).
+TRANSFER_WORKLOADS = ["transfer1k", "transfer1m", "transfer16", "transfer256"]
 DRIVER_WORKLOAD = {w: w for w in WORKLOADS}
-DRIVER_WORKLOAD["transfer16"] = "transfer"
-DRIVER_WORKLOAD["transfer256"] = "transfer"
+for _w in TRANSFER_WORKLOADS:
+    DRIVER_WORKLOAD[_w] = "transfer"
 DRIVER_WORKLOAD["gateway_rest"] = "gateway-rest"
 DRIVER_WORKLOAD["gateway_grpc"] = "gateway-grpc"
 DRIVER_WORKLOAD["tree1m"] = "tree"
@@ -103,6 +110,10 @@ ROWS = [
     Row("tree1m", "loop_delay_p99_ms",
         "scheduler event-loop delay p99 (bucket bound), 1M-task tree", "ms",
         "lower", 10.0, None, None),
+    Row("transfer1k", "gb_per_s", "worker->worker transfer, 1 KiB", "GB/s",
+        "higher", None, None, None),
+    Row("transfer1m", "gb_per_s", "worker->worker transfer, 1 MiB", "GB/s",
+        "higher", None, None, None),
     Row("transfer16", "gb_per_s", "worker->worker transfer, 16 MiB", "GB/s",
         "higher", None, None, None),
     Row("transfer256", "gb_per_s", "worker->worker transfer, 256 MiB", "GB/s",

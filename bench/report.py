@@ -9,7 +9,7 @@ absent.
 import json
 import textwrap
 
-from bench_spec import GATEWAY_WORKLOADS, ROWS
+from bench_spec import GATEWAY_WORKLOADS, ROWS, TRANSFER_WORKLOADS
 
 SYSTEMS = ["taskgrid", "dask_default", "dask_best"]
 
@@ -67,7 +67,8 @@ def fmt(value, unit):
     if value is None:
         return "-"
     if unit == "GB/s":
-        return f"{value:.2f}"
+        # A 1 KiB transfer is mostly round trip: a few MB/s.
+        return f"{value:.2f}" if value >= 0.1 else f"{value:.2g}"
     if unit == "bytes" and value >= 1000:
         return f"{value / 1000:.2f} KB"
     if value >= 100:
@@ -160,7 +161,7 @@ def draw_chart(results, path, title):
 
     panels = [
         ("throughput (tasks/s, log)", ["map", "chain", "tree"], True),
-        ("worker->worker transfer (GB/s)", ["transfer16", "transfer256"], False),
+        ("worker->worker transfer (GB/s)", TRANSFER_WORKLOADS, False),
         ("round trip (us, log; lower is better)", ["latency"] + GATEWAY_WORKLOADS, True),
         ("scheduler memory per held task (bytes; lower is better)", ["memory"], False),
     ]
