@@ -118,6 +118,71 @@ TEST_F(PolicyTest, RootTasksQueueUntilSlotsFreeAndNewWorkersTakeThem) {
   ExpectValid();
 }
 
+// Neighbouring root tasks (what the next level of a reduction combines)
+// go to one worker in runs: placed while the worker has room, and queued
+// ones handed out once half of its slots are free, not one at a time.
+TEST_F(PolicyTest, ConsecutiveRootTasksGoToOneWorkerInRuns) {
+  WorkerId w1 = AddWorker("w1:1");
+  WorkerId w2 = AddWorker("w2:1");
+  ClientId c = state_.AddClient("c");
+  std::vector<TaskDef> g;
+  std::vector<std::string> keys;
+  for (int i = 0; i < 20; ++i) {
+    g.push_back(Def("x" + std::to_string(i)));
+    keys.push_back(g.back().key);
+  }
+  ASSERT_TRUE(state_.UpdateGraph(c, g, keys, 0).ok());
+  // Two slots each while the duration is unknown: pairs, not alternation.
+  EXPECT_THAT(out_.ComputeKeys(w1), ElementsAre("x0", "x1"));
+  EXPECT_THAT(out_.ComputeKeys(w2), ElementsAre("x2", "x3"));
+  // 1 ms tasks: 5 slots per thread; w1 has 4 free and takes the next 4.
+  Finish(w1, "x0", 8, 0.001);
+  EXPECT_THAT(out_.ComputeKeys(w1), ElementsAre("x0", "x1", "x4", "x5", "x6", "x7"));
+  // One free slot of 5 is not enough to refill...
+  Finish(w1, "x1", 8, 0.001);
+  EXPECT_EQ(out_.ComputeKeys(w1).size(), 6u);
+  EXPECT_EQ(Status("x8"), KeyStatus::kQueued);
+  ExpectValid();
+  // ...two are: the next run of consecutive tasks.
+  Finish(w1, "x4", 8, 0.001);
+  EXPECT_THAT(out_.ComputeKeys(w1),
+              ElementsAre("x0", "x1", "x4", "x5", "x6", "x7", "x8", "x9"));
+  FinishEverything();
+  for (const auto& k : keys) EXPECT_EQ(Status(k), KeyStatus::kMemory) << k;
+  state_.ReleaseKeys(c, keys);
+  EXPECT_EQ(state_.num_tasks(), 0u);
+  ExpectValid();
+}
+
+// Fetching an input costs a fixed latency on top of its bytes, so a tiny
+// task runs where its inputs are unless that worker is well behind.
+TEST_F(PolicyTest, ATinyTaskStaysWithItsInputsUnlessThatWorkerIsFarBehind) {
+  WorkerId w1 = AddWorker("w1:1");
+  WorkerId w2 = AddWorker("w2:1");
+  ClientId c = state_.AddClient("c");
+  ASSERT_TRUE(state_.UpdateGraph(c, {Def("a"), Def("b")}, {"a", "b"}, 0).ok());
+  ASSERT_THAT(out_.ComputeKeys(w1), ElementsAre("a", "b"));
+  Finish(w1, "a");
+  // w1 still runs b (1 ms estimated): less than fetching both inputs.
+  ASSERT_TRUE(state_.UpdateGraph(c, {Def("ab", {"a", "b"}, "add")}, {"ab"}, 0).ok());
+  Finish(w1, "b");
+  EXPECT_THAT(out_.ComputeKeys(w1), ElementsAre("a", "b", "ab"));
+  // With 10 s of work queued on w1, the other worker fetches them instead.
+  TaskDef slow = Def("slow", {}, "sum");
+  slow.workers = {"w1:1"};
+  ASSERT_TRUE(state_.UpdateGraph(c, {slow}, {"slow"}, 0).ok());
+  Finish(w1, "slow", 8, 10.0);
+  TaskDef slow2 = Def("slow2", {}, "sum");
+  slow2.workers = {"w1:1"};
+  ASSERT_TRUE(state_.UpdateGraph(c, {slow2}, {"slow2"}, 0).ok());
+  ASSERT_TRUE(state_.UpdateGraph(c, {Def("ab2", {"a", "b"}, "add")}, {"ab2"}, 0).ok());
+  EXPECT_THAT(out_.ComputeKeys(w2), ElementsAre("ab2"));
+  FinishEverything();
+  state_.ReleaseKeys(c, {"a", "b", "ab", "slow", "slow2", "ab2"});
+  EXPECT_EQ(state_.num_tasks(), 0u);
+  ExpectValid();
+}
+
 TEST_F(PolicyTest, ResourcesAreHeldWhileATaskRuns) {
   WorkerId gpu = AddWorker("gpu:1", 4, {{"GPU", 1}});
   WorkerId cpu = AddWorker("cpu:1", 4);

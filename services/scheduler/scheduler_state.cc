@@ -539,6 +539,7 @@ void SchedulerState::RemoveWorker(WorkerId id, const std::string& reason) {
     if (--offered_[f] == 0) offered_.erase(f);
   }
   worker_order_.erase(std::find(worker_order_.begin(), worker_order_.end(), w));
+  if (last_root_worker_ == w) last_root_worker_ = nullptr;
   workers_.erase(it);
   // Queued tasks may have been waiting for this worker alone: place them
   // again (they queue again, or become no-worker).

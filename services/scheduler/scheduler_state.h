@@ -61,6 +61,12 @@ class SchedulerState {
     double default_task_duration = 0.0005;
     // Assumed worker-to-worker bandwidth (bytes/s) for transfer costs.
     double bandwidth = 500e6;
+    // Fixed cost of fetching one input from another worker: the request's
+    // round trip and both workers' work per transfer, whatever the size
+    // (a 1 KiB value measured ~0.4 ms on loopback). Without it a tiny task
+    // went to whichever worker was a few tasks less busy and fetched all
+    // its inputs there.
+    double transfer_latency = 0.001;
     // Root tasks (no dependencies) a worker gets per thread before the rest
     // wait in the scheduler's queue, as Dask's worker-saturation; infinity
     // sends every ready task at once.
@@ -417,6 +423,9 @@ class SchedulerState {
   uint64_t steal_requests_ = 0;
   uint64_t steals_ = 0;
   size_t place_cursor_ = 0;
+  // The worker given the last plain root task: consecutive root tasks stay
+  // on it while it has room (see ChooseWorker). Cleared when it leaves.
+  Worker* last_root_worker_ = nullptr;
 };
 
 }  // namespace taskgrid::scheduler
