@@ -218,14 +218,31 @@ absl::Status AddChunkTo(const DataChunkView& chunk, ChunkReceiver* receiver) {
     return receiver->Add(chunk.total_bytes, chunk.offset, std::string_view(), chunk.last,
                           chunk.crc32c, *algorithm);
   }
+  // The receiver places an array's elements at an aligned address when the
+  // value's first Add holds its whole header; the transport may split the
+  // data anywhere, even a few bytes in, so the head is gathered first.
+  // Otherwise the array is copied once more when it is decoded.
+  std::vector<std::string_view> pieces = chunk.data;
+  std::string head;
+  if (chunk.offset == 0 && pieces.size() > 1 && pieces[0].size() < kValueHeadBytes) {
+    size_t i = 0;
+    while (i < pieces.size() && head.size() < kValueHeadBytes) {
+      const size_t take = std::min(pieces[i].size(), kValueHeadBytes - head.size());
+      head.append(pieces[i].data(), take);
+      pieces[i].remove_prefix(take);
+      if (pieces[i].empty()) ++i;
+    }
+    pieces.erase(pieces.begin(), pieces.begin() + static_cast<ptrdiff_t>(i));
+    pieces.insert(pieces.begin(), head);
+  }
   int64_t offset = chunk.offset;
-  for (size_t i = 0; i < chunk.data.size(); ++i) {
-    const bool last_piece = i + 1 == chunk.data.size();
+  for (size_t i = 0; i < pieces.size(); ++i) {
+    const bool last_piece = i + 1 == pieces.size();
     absl::Status s =
-        receiver->Add(chunk.total_bytes, offset, chunk.data[i], chunk.last && last_piece,
+        receiver->Add(chunk.total_bytes, offset, pieces[i], chunk.last && last_piece,
                       last_piece ? chunk.crc32c : 0, *algorithm);
     if (!s.ok()) return s;
-    offset += static_cast<int64_t>(chunk.data[i].size());
+    offset += static_cast<int64_t>(pieces[i].size());
   }
   return absl::OkStatus();
 }

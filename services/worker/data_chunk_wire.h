@@ -51,6 +51,11 @@ struct DataChunkView {
 // Unknown fields are skipped, as protobuf parsers do.
 absl::Status ParseDataChunk(const grpc::ByteBuffer& buffer, DataChunkView* out);
 
+// How much of a value's first chunk AddChunkTo hands the receiver in one
+// piece: enough for any array header (dtype, shape), so that the receiver
+// can place the elements aligned.
+inline constexpr size_t kValueHeadBytes = 1024;
+
 // Feeds the chunk's data to `receiver` (which checks order, size, CRC).
 absl::Status AddChunkTo(const DataChunkView& chunk, ChunkReceiver* receiver);
 
