@@ -209,6 +209,7 @@ absl::StatusOr<nlohmann::json> RunTransfer(Client& client, const ClusterProbe& p
   return nlohmann::json{{"bytes", o.n},           {"reps", o.reps},
                         {"local_s", Median(local)}, {"remote_s", Median(remote)},
                         {"transfer_s", t},        {"gb_per_s", o.n / t / 1e9},
+                        {"transfer_s_each", transfer},
                         {"consumer", o.consumer}};
 }
 

@@ -209,6 +209,7 @@ def run_transfer(client, args):
         "local_s": statistics.median(local),
         "remote_s": statistics.median(remote),
         "transfer_s": t,
+        "transfer_s_each": transfer,
         "gb_per_s": args.n / t / 1e9,
         "logged_gb_per_s": (args.n / statistics.median(big) / 1e9) if big else None,
     }
