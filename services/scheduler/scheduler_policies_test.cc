@@ -17,6 +17,8 @@ namespace {
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using testing_util::Def;
+using testing_util::RootGraph;
+using testing_util::RootTasks;
 using testing_util::SchedulerStateTest;
 using testing_util::Sent;
 
@@ -90,13 +92,8 @@ TEST_F(PolicyTest, UserPriorityComesBeforeGraphOrderAndSubmissionOrder) {
 TEST_F(PolicyTest, RootTasksQueueUntilSlotsFreeAndNewWorkersTakeThem) {
   WorkerId w1 = AddWorker("w1:1", 2);
   ClientId c = state_.AddClient("c");
-  std::vector<TaskDef> g;
-  std::vector<std::string> keys;
-  for (int i = 0; i < 40; ++i) {
-    g.push_back(Def("x" + std::to_string(i)));
-    keys.push_back(g.back().key);
-  }
-  ASSERT_TRUE(state_.UpdateGraph(c, g, keys, 0).ok());
+  const RootGraph g = RootTasks("x", 40);
+  ASSERT_TRUE(state_.UpdateGraph(c, g.tasks, g.keys, 0).ok());
   // ceil(2 threads * 1.1) = 3 while the function's duration is unknown.
   EXPECT_EQ(out_.ComputeKeys(w1).size(), 3u);
   EXPECT_EQ(state_.num_queued(), 37u);
@@ -110,12 +107,7 @@ TEST_F(PolicyTest, RootTasksQueueUntilSlotsFreeAndNewWorkersTakeThem) {
   Finish(w1, "x0", 8, 0.001);
   EXPECT_EQ(out_.ComputeKeys(w1).size(), 11u);
   ExpectValid();
-  FinishEverything();
-  EXPECT_EQ(state_.num_queued(), 0u);
-  for (const auto& k : keys) EXPECT_EQ(Status(k), KeyStatus::kMemory) << k;
-  state_.ReleaseKeys(c, keys);
-  EXPECT_EQ(state_.num_tasks(), 0u);
-  ExpectValid();
+  FinishAllAndRelease(c, g.keys);
 }
 
 // Neighbouring root tasks (what the next level of a reduction combines)
@@ -125,13 +117,8 @@ TEST_F(PolicyTest, ConsecutiveRootTasksGoToOneWorkerInRuns) {
   WorkerId w1 = AddWorker("w1:1");
   WorkerId w2 = AddWorker("w2:1");
   ClientId c = state_.AddClient("c");
-  std::vector<TaskDef> g;
-  std::vector<std::string> keys;
-  for (int i = 0; i < 20; ++i) {
-    g.push_back(Def("x" + std::to_string(i)));
-    keys.push_back(g.back().key);
-  }
-  ASSERT_TRUE(state_.UpdateGraph(c, g, keys, 0).ok());
+  const RootGraph g = RootTasks("x", 20);
+  ASSERT_TRUE(state_.UpdateGraph(c, g.tasks, g.keys, 0).ok());
   // Two slots each while the duration is unknown: pairs, not alternation.
   EXPECT_THAT(out_.ComputeKeys(w1), ElementsAre("x0", "x1"));
   EXPECT_THAT(out_.ComputeKeys(w2), ElementsAre("x2", "x3"));
@@ -147,11 +134,7 @@ TEST_F(PolicyTest, ConsecutiveRootTasksGoToOneWorkerInRuns) {
   Finish(w1, "x4", 8, 0.001);
   EXPECT_THAT(out_.ComputeKeys(w1),
               ElementsAre("x0", "x1", "x4", "x5", "x6", "x7", "x8", "x9"));
-  FinishEverything();
-  for (const auto& k : keys) EXPECT_EQ(Status(k), KeyStatus::kMemory) << k;
-  state_.ReleaseKeys(c, keys);
-  EXPECT_EQ(state_.num_tasks(), 0u);
-  ExpectValid();
+  FinishAllAndRelease(c, g.keys);
 }
 
 // Fetching an input costs a fixed latency on top of its bytes, so a tiny

@@ -78,6 +78,20 @@ inline TaskDef Def(const std::string& key, std::vector<std::string> deps = {},
   return d;
 }
 
+// n root tasks "<prefix>0" .. "<prefix><n-1>" (function inc) and their keys.
+struct RootGraph {
+  std::vector<TaskDef> tasks;
+  std::vector<std::string> keys;
+};
+inline RootGraph RootTasks(const std::string& prefix, int n) {
+  RootGraph g;
+  for (int i = 0; i < n; ++i) {
+    g.tasks.push_back(Def(prefix + std::to_string(i)));
+    g.keys.push_back(g.tasks.back().key);
+  }
+  return g;
+}
+
 class SchedulerStateTest : public ::testing::Test {
  protected:
   explicit SchedulerStateTest(SchedulerState::Options options = SchedulerState::Options())
@@ -112,6 +126,17 @@ class SchedulerStateTest : public ::testing::Test {
   }
 
   void ExpectValid() { ASSERT_TRUE(state_.Validate().ok()) << state_.Validate(); }
+
+  // Runs everything left, checks that every key of `keys` ended in memory,
+  // releases them for client `c` and checks that nothing is left.
+  void FinishAllAndRelease(ClientId c, const std::vector<std::string>& keys) {
+    FinishEverything();
+    EXPECT_EQ(state_.num_queued(), 0u);
+    for (const auto& k : keys) EXPECT_EQ(Status(k), KeyStatus::kMemory) << k;
+    state_.ReleaseKeys(c, keys);
+    EXPECT_EQ(state_.num_tasks(), 0u);
+    ExpectValid();
+  }
 
   KeyStatus Status(const std::string& key) {
     auto s = state_.StatusOf(key);
