@@ -55,6 +55,9 @@ class ClientImpl : public std::enable_shared_from_this<ClientImpl>,
   // Map builds and sends its tasks this many at a time (measured on
   // bench/'s 20k map: 1024 ~80k tasks/s, 2048 ~97k, 4096 ~95k, 8192 ~88k).
   static constexpr size_t kMapBatch = 2048;
+  // Gather fetches the values of this many futures at a time, as soon as
+  // they are done.
+  static constexpr size_t kGatherWave = 2048;
 
   explicit ClientImpl(std::string scheduler_address);
   ~ClientImpl() override;

@@ -129,40 +129,44 @@ absl::StatusOr<std::vector<Value>> ClientImpl::Gather(const std::vector<Future>&
   }
 
   // Wait in order, failing on the first error as Dask's gather does, and
-  // group the keys by the worker to fetch them from.
-  std::vector<client::DataFetcher::Group> groups;
-  std::vector<std::vector<size_t>> group_slots;
-  {
-    StringViewMap<size_t> group_of;
-    absl::MutexLock lock(&mu_);
-    for (size_t i = 0; i < futures.size(); ++i) {
-      const FutureState& s = *slots[slot_for[i]];
-      if (!AwaitDoneLocked(s, deadline)) {
-        return absl::DeadlineExceededError(
-            absl::StrCat("timed out waiting for task ", s.key));
-      }
-      if (s.state != v1::KEY_STATE_MEMORY) return FailureLocked(s);
-    }
-    for (size_t slot = 0; slot < slots.size(); ++slot) {
-      const FutureState& s = *slots[slot];
-      if (s.workers.empty()) continue;  // left to Result() below
-      const std::string& address = s.workers.front();
-      auto [it, inserted] = group_of.emplace(address, groups.size());
-      if (inserted) {
-        groups.push_back({address, {}});
-        group_slots.emplace_back();
-      }
-      groups[it->second].keys.push_back(s.key);
-      group_slots[it->second].push_back(slot);
-    }
-  }
-
+  // fetch in waves: the keys of a wave, grouped by the worker to fetch them
+  // from, are fetched as soon as they are all done, while later tasks are
+  // still running, instead of after the last one.
   std::vector<std::optional<Value>> values(slots.size());
-  std::vector<std::vector<absl::StatusOr<Value>>> fetched =
-      fetcher_.FetchGroups(groups, ToChrono(deadline));
-  for (size_t g = 0; g < groups.size(); ++g) {
-    for (size_t j = 0; j < group_slots[g].size(); ++j) {
-      if (fetched[g][j].ok()) values[group_slots[g][j]] = *std::move(fetched[g][j]);
+  std::vector<bool> requested(slots.size(), false);
+  for (size_t begin = 0; begin < futures.size(); begin += kGatherWave) {
+    const size_t end = std::min(futures.size(), begin + kGatherWave);
+    std::vector<client::DataFetcher::Group> groups;
+    std::vector<std::vector<size_t>> group_slots;
+    {
+      StringViewMap<size_t> group_of;
+      absl::MutexLock lock(&mu_);
+      for (size_t i = begin; i < end; ++i) {
+        const size_t slot = slot_for[i];
+        const FutureState& s = *slots[slot];
+        if (!AwaitDoneLocked(s, deadline)) {
+          return absl::DeadlineExceededError(
+              absl::StrCat("timed out waiting for task ", s.key));
+        }
+        if (s.state != v1::KEY_STATE_MEMORY) return FailureLocked(s);
+        if (requested[slot] || s.workers.empty()) continue;  // no holder: Result() below
+        requested[slot] = true;
+        const std::string& address = s.workers.front();
+        auto [it, inserted] = group_of.emplace(address, groups.size());
+        if (inserted) {
+          groups.push_back({address, {}});
+          group_slots.emplace_back();
+        }
+        groups[it->second].keys.push_back(s.key);
+        group_slots[it->second].push_back(slot);
+      }
+    }
+    std::vector<std::vector<absl::StatusOr<Value>>> fetched =
+        fetcher_.FetchGroups(groups, ToChrono(deadline));
+    for (size_t g = 0; g < groups.size(); ++g) {
+      for (size_t j = 0; j < group_slots[g].size(); ++j) {
+        if (fetched[g][j].ok()) values[group_slots[g][j]] = *std::move(fetched[g][j]);
+      }
     }
   }
   // Whatever the bulk fetch missed goes the slow way: other holders, then

@@ -365,6 +365,33 @@ TEST_F(ClientTest, MapWithStarSpreadsListItemsAsArguments) {
   EXPECT_EQ(u->tasks(0).args_size(), 2);
 }
 
+// Gather fetches what is done in waves while later tasks still run: the
+// first waves are fetched before the last future is done.
+TEST_F(ClientTest, GatherFetchesDoneWavesBeforeTheLastTaskFinishes) {
+  const size_t n = 2 * ClientImpl::kGatherWave + 5;
+  std::vector<Value> items;
+  for (size_t i = 0; i < n; ++i) items.push_back(Value::Int(static_cast<int64_t>(i)));
+  absl::StatusOr<std::vector<Future>> fs = client_->Map("inc", items);
+  ASSERT_TRUE(fs.ok());
+  for (size_t i = 0; i + 1 < n; ++i) {
+    worker_.Put((*fs)[i].key(), Value::Int(static_cast<int64_t>(i) + 1));
+    scheduler_.Memory((*fs)[i].key(), {worker_server_.address()});
+  }
+  auto gathered = std::async(std::launch::async, [&] { return client_->Gather(*fs); });
+  for (int i = 0; i < 1000 && worker_.get_data_calls() < 2; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  EXPECT_EQ(worker_.get_data_calls(), 2);  // two full waves, the third waits
+  EXPECT_EQ(gathered.wait_for(std::chrono::milliseconds(50)), std::future_status::timeout);
+  worker_.Put(fs->back().key(), Value::Int(static_cast<int64_t>(n)));
+  scheduler_.Memory(fs->back().key(), {worker_server_.address()});
+  absl::StatusOr<std::vector<Value>> values = gathered.get();
+  ASSERT_TRUE(values.ok()) << values.status();
+  ASSERT_EQ(values->size(), n);
+  for (size_t i = 0; i < n; ++i) EXPECT_EQ((*values)[i].as_int(), static_cast<int64_t>(i) + 1);
+  EXPECT_EQ(worker_.get_data_calls(), 3);
+}
+
 TEST_F(ClientTest, GatherUsesOneStreamPerWorkerAndKeepsOrder) {
   FakeWorker other;
   FakeServer other_server({&other});
