@@ -113,7 +113,8 @@ absl::StatusOr<std::vector<Future>> ClientImpl::Map(const std::string& fn,
   // error in a later batch releases the earlier ones with their futures.
   std::vector<Future> futures;
   futures.reserve(items.size());
-  for (size_t begin = 0; begin < items.size() || begin == 0; begin += kMapBatch) {
+  size_t begin = 0;
+  do {  // an empty map still declares (nothing), as one Submit would
     const size_t end = std::min(items.size(), begin + kMapBatch);
     std::vector<std::string> keys;
     TaskList tasks;
@@ -130,8 +131,8 @@ absl::StatusOr<std::vector<Future>> ClientImpl::Map(const std::string& fn,
         Declare(std::move(keys), std::move(tasks), 0, /*independent=*/true, nullptr);
     if (!batch.ok()) return batch.status();
     for (Future& f : *batch) futures.push_back(std::move(f));
-    if (end == items.size()) break;
-  }
+    begin = end;
+  } while (begin < items.size());
   return futures;
 }
 

@@ -79,6 +79,10 @@ bool SchedulerState::IsGated(const Task* t) const {
          (t->restrictions == nullptr || t->restrictions->workers.empty());
 }
 
+bool SchedulerState::UsesRootSlots(const Task* t) const {
+  return IsGated(t) && (t->restrictions == nullptr || t->restrictions->resources.empty());
+}
+
 size_t SchedulerState::RootSlots(const Worker* w, const Task* t) const {
   double per_thread = options_.worker_saturation;
   // Before the function's first completion nothing says its tasks are
@@ -100,7 +104,7 @@ bool SchedulerState::HasRoom(const Worker* w, const Task* t) const {
     }
     return true;
   }
-  if (!IsGated(t)) return true;
+  if (!UsesRootSlots(t)) return true;
   return w->processing.size() < RootSlots(w, t);
 }
 
@@ -120,7 +124,7 @@ Worker* SchedulerState::ChooseWorker(Task* t, bool* restricted, bool* full) {
   // a reduction combines, so this keeps its inputs on one worker: on a
   // 65,536-leaf tree with 2 workers, 78% of the adds fetched an input from
   // the other worker before. The room (RootSlots) bounds the imbalance.
-  const bool plain_root = gated && t->restrictions == nullptr;
+  const bool plain_root = UsesRootSlots(t);
   if (plain_root && last_root_worker_ != nullptr && CanRun(last_root_worker_, t) &&
       Accepting(last_root_worker_) && HasRoom(last_root_worker_, t)) {
     return last_root_worker_;
@@ -230,7 +234,7 @@ void SchedulerState::FillSlots(Worker* w) {
   // at a time: a worker then receives runs of consecutive queued tasks
   // (neighbouring leaves, which the next level of a reduction combines)
   // instead of alternating with the other workers task by task.
-  if (const Task* front = *queued_.begin(); front->restrictions == nullptr) {
+  if (const Task* front = *queued_.begin(); UsesRootSlots(front)) {
     const size_t slots = RootSlots(w, front);
     if (w->processing.size() + std::max<size_t>(1, slots / 2) > slots) return;
   }

@@ -312,6 +312,8 @@ class SchedulerState {
   WorkerId ClearSteal(Task* t);
   // Root tasks and tasks needing resources start only where there is room.
   bool IsGated(const Task* t) const;
+  // Gated by root slots (not by resources): a root task without them.
+  bool UsesRootSlots(const Task* t) const;
   bool HasRoom(const Worker* w, const Task* t) const;
   size_t RootSlots(const Worker* w, const Task* t) const;
   // Starts queued tasks on a worker that has room again.

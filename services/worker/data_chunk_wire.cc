@@ -1,5 +1,6 @@
 #include "services/worker/data_chunk_wire.h"
 
+#include <algorithm>
 #include <cstring>
 
 #include "absl/strings/str_cat.h"
@@ -105,6 +106,22 @@ class SliceReader {
   size_t index_ = 0;
   size_t pos_ = 0;
 };
+
+// `pieces` with their first kValueHeadBytes (all of them, if fewer) joined
+// into *head, which the first returned piece views.
+std::vector<std::string_view> WithJoinedHead(const std::vector<std::string_view>& pieces,
+                                             std::string* head) {
+  std::vector<std::string_view> out(1);
+  out.reserve(pieces.size() + 1);
+  for (std::string_view p : pieces) {
+    const size_t take = std::min(p.size(), kValueHeadBytes - head->size());
+    head->append(p.data(), take);
+    p.remove_prefix(take);
+    if (!p.empty()) out.push_back(p);
+  }
+  out[0] = *head;
+  return out;
+}
 
 absl::Status Malformed(absl::string_view what) {
   return absl::InvalidArgumentError(absl::StrCat("malformed DataChunk: ", what));
@@ -222,27 +239,21 @@ absl::Status AddChunkTo(const DataChunkView& chunk, ChunkReceiver* receiver) {
   // value's first Add holds its whole header; the transport may split the
   // data anywhere, even a few bytes in, so the head is gathered first.
   // Otherwise the array is copied once more when it is decoded.
-  std::vector<std::string_view> pieces = chunk.data;
   std::string head;
-  if (chunk.offset == 0 && pieces.size() > 1 && pieces[0].size() < kValueHeadBytes) {
-    size_t i = 0;
-    while (i < pieces.size() && head.size() < kValueHeadBytes) {
-      const size_t take = std::min(pieces[i].size(), kValueHeadBytes - head.size());
-      head.append(pieces[i].data(), take);
-      pieces[i].remove_prefix(take);
-      if (pieces[i].empty()) ++i;
-    }
-    pieces.erase(pieces.begin(), pieces.begin() + static_cast<ptrdiff_t>(i));
-    pieces.insert(pieces.begin(), head);
+  std::vector<std::string_view> regathered;
+  const std::vector<std::string_view>* pieces = &chunk.data;
+  if (chunk.offset == 0 && chunk.data.size() > 1 && chunk.data[0].size() < kValueHeadBytes) {
+    regathered = WithJoinedHead(chunk.data, &head);
+    pieces = &regathered;
   }
   int64_t offset = chunk.offset;
-  for (size_t i = 0; i < pieces.size(); ++i) {
-    const bool last_piece = i + 1 == pieces.size();
-    absl::Status s =
-        receiver->Add(chunk.total_bytes, offset, pieces[i], chunk.last && last_piece,
-                      last_piece ? chunk.crc32c : 0, *algorithm);
+  for (size_t i = 0; i < pieces->size(); ++i) {
+    const std::string_view piece = (*pieces)[i];
+    const bool last_piece = i + 1 == pieces->size();
+    absl::Status s = receiver->Add(chunk.total_bytes, offset, piece, chunk.last && last_piece,
+                                   last_piece ? chunk.crc32c : 0, *algorithm);
     if (!s.ok()) return s;
-    offset += static_cast<int64_t>(pieces[i].size());
+    offset += static_cast<int64_t>(piece.size());
   }
   return absl::OkStatus();
 }
