@@ -414,6 +414,29 @@ TEST_F(ClientTest, GatherUsesOneStreamPerWorkerAndKeepsOrder) {
   EXPECT_EQ(other.get_data_calls(), 1);
 }
 
+TEST_F(ClientTest, GatherTakesBatchedAndChunkedValuesFromOneStream) {
+  FakeWorker big_chunks(64);  // values up to 64 bytes come whole, in batches
+  FakeServer server({&big_chunks});
+  std::vector<Value> items;
+  for (int i = 0; i < 9; ++i) items.push_back(Value::Int(i));
+  absl::StatusOr<std::vector<Future>> fs = client_->Map("inc", items);
+  ASSERT_TRUE(fs.ok());
+  ASSERT_TRUE(scheduler_.NextUpdate().has_value());
+  std::vector<Value> want;
+  for (int i = 0; i < 9; ++i) {
+    // Every third value needs several chunks and splits the batches.
+    want.push_back(i % 3 == 1 ? Value::String(std::string(300, static_cast<char>('a' + i)))
+                              : Value::Int(i + 1));
+    big_chunks.Put((*fs)[i].key(), want.back());
+    scheduler_.Memory((*fs)[i].key(), {server.address()});
+  }
+  absl::StatusOr<std::vector<Value>> values = client_->Gather(*fs);
+  ASSERT_TRUE(values.ok()) << values.status();
+  EXPECT_EQ(*values, want);
+  EXPECT_EQ(big_chunks.get_data_calls(), 1);
+  EXPECT_EQ(big_chunks.batches_sent(), 4);  // {0} {2,3} {5,6} {8}
+}
+
 TEST_F(ClientTest, GatherReturnsTheFirstError) {
   absl::StatusOr<std::vector<Future>> fs =
       client_->Map("inc", {Value::Int(0), Value::Int(1)});

@@ -47,6 +47,7 @@ std::vector<absl::StatusOr<Value>> DataFetcher::Fetch(
     absl::MutexLock lock(&mu_);
     request.set_requester(requester_);
   }
+  request.set_max_batch_bytes(kDefaultChunkBytes);
   request.mutable_keys()->Reserve(static_cast<int>(keys.size()));
   for (const std::string& k : keys) request.add_keys(k);
 
@@ -71,16 +72,15 @@ std::vector<absl::StatusOr<Value>> DataFetcher::Fetch(
   std::unique_ptr<grpc::ClientReader<v1::DataChunk>> reader =
       StubFor(address)->GetData(&context, request);
   absl::flat_hash_map<size_t, PartialValue> partial;  // values in more than one chunk
-  v1::DataChunk chunk;
-  while (reader->Read(&chunk)) {
+  auto take = [&](const v1::DataChunk& chunk) {
     std::optional<size_t> at = position(chunk.key());
-    if (!at.has_value() || out[*at].has_value()) continue;  // not asked / done
+    if (!at.has_value() || out[*at].has_value()) return;  // not asked / done
     if (!chunk.error().empty()) {
       out[*at] = absl::NotFoundError(
           absl::StrCat("worker ", address, " cannot serve ", chunk.key(), ": ",
                        chunk.error()));
       partial.erase(*at);
-      continue;
+      return;
     }
     ChunkAssembler single;
     ChunkAssembler* assembler = &single;
@@ -90,12 +90,20 @@ std::vector<absl::StatusOr<Value>> DataFetcher::Fetch(
     if (!added.ok()) {
       out[*at] = Annotate(added, chunk.key(), address);
       partial.erase(*at);
-      continue;
+      return;
     }
-    if (!assembler->complete()) continue;
+    if (!assembler->complete()) return;
     absl::StatusOr<Value> value = DecodeValue(assembler->Take());
     out[*at] = value.ok() ? std::move(value) : Annotate(value.status(), chunk.key(), address);
     if (assembler != &single) partial.erase(*at);
+  };
+  v1::DataChunk chunk;
+  while (reader->Read(&chunk)) {
+    if (chunk.batch_size() == 0) {
+      take(chunk);
+      continue;
+    }
+    for (const v1::DataChunk& entry : chunk.batch()) take(entry);
   }
   grpc::Status status = reader->Finish();
   std::vector<absl::StatusOr<Value>> result;

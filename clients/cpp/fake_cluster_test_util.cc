@@ -128,26 +128,57 @@ grpc::Status FakeWorker::GetData(grpc::ServerContext*, const v1::GetDataRequest*
     ++calls_;
     data = data_;
   }
+  // Like a real worker, packs whole values and errors into batches when
+  // the receiver accepts them; values of several chunks go on their own.
+  v1::DataChunk batch;
+  auto flush = [&] {
+    if (batch.batch_size() == 0) return;
+    writer->Write(batch);
+    batch.Clear();
+    std::lock_guard<std::mutex> l(mu_);
+    ++batches_;
+  };
+  const bool batching = request->max_batch_bytes() > 0;
   for (const std::string& key : request->keys()) {
     v1::DataChunk chunk;
     chunk.set_key(key);
     auto it = data.find(key);
     if (it == data.end()) {
       chunk.set_error("not held here");
-      writer->Write(chunk);
+      if (batching) {
+        *batch.add_batch() = chunk;
+      } else {
+        writer->Write(chunk);
+      }
       continue;
     }
-    ForEachChunk(EncodeValue(it->second), chunk_bytes_, [&](const ChunkView& c) {
+    EncodedValue encoded = EncodeValue(it->second);
+    if (batching && encoded.total_bytes <= chunk_bytes_) {
+      ForEachChunk(encoded, chunk_bytes_, [&](const ChunkView& c) {
+        ChunkToProto(c, batch.add_batch());
+        batch.mutable_batch()->rbegin()->set_key(key);
+        return true;
+      });
+      continue;
+    }
+    flush();
+    ForEachChunk(encoded, chunk_bytes_, [&](const ChunkView& c) {
       ChunkToProto(c, &chunk);
       return writer->Write(chunk);
     });
   }
+  flush();
   return grpc::Status::OK;
 }
 
 void FakeWorker::Put(const std::string& key, Value v) {
   std::lock_guard<std::mutex> l(mu_);
   data_[key] = std::move(v);
+}
+
+int FakeWorker::batches_sent() {
+  std::lock_guard<std::mutex> l(mu_);
+  return batches_;
 }
 
 int FakeWorker::get_data_calls() {

@@ -64,12 +64,15 @@ class FakeWorker final : public v1::Worker::Service {
 
   void Put(const std::string& key, Value v);
   int get_data_calls();
+  // Messages sent that carried a batch of whole values.
+  int batches_sent();
 
  private:
   const size_t chunk_bytes_;
   std::mutex mu_;
   std::map<std::string, Value> data_;
   int calls_ = 0;
+  int batches_ = 0;
 };
 
 // A gRPC server on 127.0.0.1 with any port, hosting the given services.

@@ -11,7 +11,7 @@ namespace {
 // DataChunk field numbers (protos/taskgrid/v1/worker.proto).
 enum Field : uint32_t {
   kKey = 1, kTotalBytes = 2, kOffset = 3, kData = 4, kLast = 5, kCrc32c = 6, kError = 7,
-  kClientId = 8, kErrorPermanent = 9, kChecksum = 10,
+  kClientId = 8, kErrorPermanent = 9, kChecksum = 10, kBatch = 11,
 };
 enum WireType : uint32_t { kVarint = 0, kFixed64 = 1, kLengthDelimited = 2, kFixed32 = 5 };
 
@@ -127,24 +127,40 @@ absl::Status Malformed(absl::string_view what) {
   return absl::InvalidArgumentError(absl::StrCat("malformed DataChunk: ", what));
 }
 
+// A chunk's fields up to and including the data field's length prefix.
+void AppendChunkHeader(std::string* out, std::string_view key, const ChunkCursor::Chunk& chunk) {
+  PutString(out, kKey, key);
+  PutInt(out, kTotalBytes, static_cast<uint64_t>(chunk.total_bytes));
+  PutInt(out, kOffset, static_cast<uint64_t>(chunk.offset));
+  PutInt(out, kLast, chunk.last ? 1 : 0);
+  PutInt(out, kCrc32c, chunk.crc32c);
+  if (chunk.size > 0) {
+    PutTag(out, kData, kLengthDelimited);
+    PutVarint(out, chunk.size);
+  }
+}
+
+void AppendErrorChunk(std::string* out, std::string_view key, std::string_view error,
+                      bool permanent) {
+  PutString(out, kKey, key);
+  PutString(out, kError, error.empty() ? std::string_view("error") : error);
+  if (permanent) PutInt(out, kErrorPermanent, 1);
+}
+
+grpc::ByteBuffer SingleSlice(const std::string& bytes) {
+  grpc::Slice slice(bytes);
+  return grpc::ByteBuffer(&slice, 1);
+}
+
 }  // namespace
 
 grpc::ByteBuffer EncodeDataChunk(std::string_view key, const ChunkCursor::Chunk& chunk) {
   std::string head;
   head.reserve(32 + key.size());
-  PutString(&head, kKey, key);
-  PutInt(&head, kTotalBytes, static_cast<uint64_t>(chunk.total_bytes));
-  PutInt(&head, kOffset, static_cast<uint64_t>(chunk.offset));
-  PutInt(&head, kLast, chunk.last ? 1 : 0);
-  PutInt(&head, kCrc32c, chunk.crc32c);
-  if (chunk.size > 0) {
-    PutTag(&head, kData, kLengthDelimited);
-    PutVarint(&head, chunk.size);
-  }
+  AppendChunkHeader(&head, key, chunk);
   if (chunk.size < kMinZeroCopyPiece) {
     for (const Blob& p : chunk.pieces) head.append(p.data(), p.size());
-    grpc::Slice slice(head);
-    return grpc::ByteBuffer(&slice, 1);
+    return SingleSlice(head);
   }
   std::vector<grpc::Slice> slices;
   slices.reserve(chunk.pieces.size() + 1);
@@ -168,11 +184,35 @@ grpc::ByteBuffer EncodeDataChunk(std::string_view key, const ChunkCursor::Chunk&
 grpc::ByteBuffer EncodeErrorChunk(std::string_view key, std::string_view error,
                                   bool permanent) {
   std::string out;
-  PutString(&out, kKey, key);
-  PutString(&out, kError, error.empty() ? std::string_view("error") : error);
-  if (permanent) PutInt(&out, kErrorPermanent, 1);
-  grpc::Slice slice(out);
-  return grpc::ByteBuffer(&slice, 1);
+  AppendErrorChunk(&out, key, error, permanent);
+  return SingleSlice(out);
+}
+
+void DataChunkBatch::Add(std::string_view key, const ChunkCursor::Chunk& chunk) {
+  entry_.clear();
+  AppendChunkHeader(&entry_, key, chunk);
+  for (const Blob& p : chunk.pieces) entry_.append(p.data(), p.size());
+  AppendEntry();
+}
+
+void DataChunkBatch::AddError(std::string_view key, std::string_view error, bool permanent) {
+  entry_.clear();
+  AppendErrorChunk(&entry_, key, error, permanent);
+  AppendEntry();
+}
+
+void DataChunkBatch::AppendEntry() {
+  PutTag(&message_, kBatch, kLengthDelimited);
+  PutVarint(&message_, entry_.size());
+  message_.append(entry_);
+  ++entries_;
+}
+
+grpc::ByteBuffer DataChunkBatch::Take() {
+  grpc::ByteBuffer out = SingleSlice(message_);
+  message_.clear();
+  entries_ = 0;
+  return out;
 }
 
 absl::Status ParseDataChunk(const grpc::ByteBuffer& buffer, DataChunkView* out) {

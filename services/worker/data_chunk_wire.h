@@ -31,6 +31,31 @@ grpc::ByteBuffer EncodeDataChunk(std::string_view key, const ChunkCursor::Chunk&
 grpc::ByteBuffer EncodeErrorChunk(std::string_view key, std::string_view error,
                                   bool permanent = false);
 
+// Whole small values packed into one DataChunk message (its `batch` field),
+// for receivers that accept batches (GetDataRequest.max_batch_bytes > 0).
+// Entries are copied: only values of at most kMaxValueBytes go in.
+// Thread-compatible.
+class DataChunkBatch {
+ public:
+  static constexpr size_t kMaxValueBytes = 64 << 10;
+
+  // REQUIRES: `chunk` holds a whole value (offset 0, last).
+  void Add(std::string_view key, const ChunkCursor::Chunk& chunk);
+  void AddError(std::string_view key, std::string_view error, bool permanent);
+
+  bool empty() const { return entries_ == 0; }
+  size_t bytes() const { return message_.size(); }
+  // The message so far; leaves the batch empty.
+  grpc::ByteBuffer Take();
+
+ private:
+  void AppendEntry();
+
+  std::string message_;
+  std::string entry_;  // scratch for the entry being added
+  size_t entries_ = 0;
+};
+
 // A parsed DataChunk whose data stays in the received slices.
 struct DataChunkView {
   std::string key;

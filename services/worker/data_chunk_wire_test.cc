@@ -144,6 +144,41 @@ TEST(DataChunkWireTest, ErrorChunk) {
   EXPECT_EQ(view.error, "cannot pickle");
 }
 
+// A batch is a carrier DataChunk whose `batch` entries read, with
+// protobuf, exactly as the same chunks sent one per message.
+TEST(DataChunkWireTest, BatchHoldsWholeChunksInOrder) {
+  DataChunkBatch batch;
+  EXPECT_TRUE(batch.empty());
+  ChunkCursor::Chunk whole = MakeChunk({"ab", "", std::string(5000, 'c')}, /*last=*/true);
+  whole.offset = 0;
+  whole.total_bytes = static_cast<int64_t>(whole.size);
+  ChunkCursor::Chunk empty_value;
+  empty_value.last = true;
+  batch.Add("first", whole);
+  batch.AddError("gone", "key 'gone' is not held", /*permanent=*/false);
+  batch.Add("empty", empty_value);
+  EXPECT_FALSE(batch.empty());
+  const size_t bytes = batch.bytes();
+  EXPECT_GT(bytes, whole.size);
+
+  grpc::ByteBuffer buffer = batch.Take();
+  EXPECT_TRUE(batch.empty());
+  EXPECT_EQ(batch.bytes(), 0u);
+  EXPECT_EQ(buffer.Length(), bytes);
+  v1::DataChunk msg = ParseWithProtobuf(buffer);
+  EXPECT_TRUE(msg.key().empty());
+  EXPECT_FALSE(msg.last());
+  ASSERT_EQ(msg.batch_size(), 3);
+  EXPECT_EQ(msg.batch(0).SerializeAsString(),
+            ParseWithProtobuf(EncodeDataChunk("first", whole)).SerializeAsString());
+  EXPECT_EQ(msg.batch(0).data(), "ab" + std::string(5000, 'c'));
+  EXPECT_EQ(msg.batch(1).key(), "gone");
+  EXPECT_EQ(msg.batch(1).error(), "key 'gone' is not held");
+  EXPECT_EQ(msg.batch(2).key(), "empty");
+  EXPECT_TRUE(msg.batch(2).last());
+  EXPECT_TRUE(msg.batch(2).data().empty());
+}
+
 TEST(DataChunkWireTest, RejectsTruncatedInput) {
   v1::DataChunk msg;
   msg.set_key("k");

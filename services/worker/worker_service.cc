@@ -18,7 +18,8 @@
 
 namespace taskgrid::worker {
 
-// Streams the requested keys one chunk at a time.
+// Streams the requested keys one chunk at a time, or, for a receiver that
+// accepts batches, runs of small values one batch at a time.
 class WorkerService::GetDataReactor final : public grpc::ServerWriteReactor<grpc::ByteBuffer> {
  public:
   GetDataReactor(WorkerService* service, v1::GetDataRequest request)
@@ -26,6 +27,10 @@ class WorkerService::GetDataReactor final : public grpc::ServerWriteReactor<grpc
     int64_t want = request_.max_chunk_bytes();
     chunk_bytes_ = want <= 0 ? kDefaultChunkBytes
                              : std::clamp<int64_t>(want, kMinChunkBytes, kMaxChunkBytes);
+    if (request_.max_batch_bytes() > 0) {
+      batch_bytes_ = std::clamp<int64_t>(request_.max_batch_bytes(), kMinChunkBytes,
+                                         kDefaultChunkBytes);
+    }
     WriteNext();
   }
 
@@ -40,38 +45,102 @@ class WorkerService::GetDataReactor final : public grpc::ServerWriteReactor<grpc
   void OnDone() override { delete this; }
 
  private:
-  // Prepares the next message (a chunk of the current key, or the first of
-  // the next key) and starts writing it; finishes after the last one.
+  // A requested key, looked up: its value, or why it cannot be sent.
+  struct Loaded {
+    std::string_view key;
+    absl::StatusOr<std::shared_ptr<const Value>> value;
+    bool permanent = false;  // the value exists but cannot be sent
+    EncodedValue encoded;
+  };
+
+  bool all_keys_taken() const { return next_key_ == request_.keys_size(); }
+
+  Loaded LoadNext() {
+    const std::string& key = request_.keys(next_key_++);
+    Loaded out;
+    out.key = key;
+    // A spilled value is read back (verified) from disk.
+    out.value = service_->store_->Load(key);
+    absl::Status sendable = out.value.ok() ? PreparePickles(**out.value) : out.value.status();
+    if (!sendable.ok()) {
+      // A value that exists but cannot be sent (an unpicklable Python
+      // object) fails for good; a missing one may be found elsewhere.
+      out.permanent = out.value.ok();
+      out.value = sendable;
+      return out;
+    }
+    out.encoded = EncodeValue(**out.value);
+    service_->stats_->Add(service_->stats_->transfers_out, 1);
+    return out;
+  }
+
+  bool Batchable(const Loaded& l) const {
+    return !l.value.ok() || (l.encoded.total_bytes <= DataChunkBatch::kMaxValueBytes &&
+                             l.encoded.total_bytes <= static_cast<size_t>(chunk_bytes_));
+  }
+
+  // Prepares the next message (a chunk of the current key, the first of
+  // the next key, or a batch) and starts writing it; finishes after the
+  // last one.
   void WriteNext() {
     if (!cursor_ || cursor_->done()) {
       cursor_.reset();
       value_.reset();
-      if (next_key_ == request_.keys_size()) {
-        // Only reached for an empty request: otherwise the last write
-        // also finished the call.
-        Finish(grpc::Status::OK);
+      if (!pending_.has_value()) {
+        if (all_keys_taken()) {
+          // Only reached for an empty request: otherwise the last write
+          // also finished the call.
+          Finish(grpc::Status::OK);
+          return;
+        }
+        pending_ = LoadNext();
+      }
+      if (batch_bytes_ > 0 && Batchable(*pending_)) {
+        WriteBatch();
         return;
       }
-      const std::string& key = request_.keys(next_key_++);
-      // A spilled value is read back (verified) from disk.
-      absl::StatusOr<std::shared_ptr<const Value>> loaded = service_->store_->Load(key);
-      absl::Status sendable = loaded.ok() ? PreparePickles(**loaded) : loaded.status();
-      if (!sendable.ok()) {
-        // A value that exists but cannot be sent (an unpicklable Python
-        // object) fails for good; a missing one may be found elsewhere.
-        buffer_ = EncodeErrorChunk(key, std::string(sendable.message()),
-                                   /*permanent=*/loaded.ok());
-        Write(next_key_ == request_.keys_size());
+      Loaded next = *std::move(pending_);
+      pending_.reset();
+      if (!next.value.ok()) {
+        buffer_ = EncodeErrorChunk(next.key, std::string(next.value.status().message()), next.permanent);
+        Write(all_keys_taken());
         return;
       }
-      value_ = *std::move(loaded);
-      cursor_.emplace(EncodeValue(*value_), static_cast<size_t>(chunk_bytes_));
-      service_->stats_->Add(service_->stats_->transfers_out, 1);
+      value_ = *std::move(next.value);
+      cursor_.emplace(std::move(next.encoded), static_cast<size_t>(chunk_bytes_));
+      current_key_ = next.key;
     }
     cursor_->Next(&chunk_);
-    buffer_ = EncodeDataChunk(request_.keys(next_key_ - 1), chunk_);
+    buffer_ = EncodeDataChunk(current_key_, chunk_);
     service_->stats_->Add(service_->stats_->transfer_bytes_out, static_cast<int64_t>(chunk_.size));
-    Write(chunk_.last && next_key_ == request_.keys_size());
+    Write(chunk_.last && all_keys_taken() && !pending_.has_value());
+  }
+
+  // Packs pending_ and the batchable keys after it into one message; the
+  // first key that does not fit stays pending for the next write.
+  void WriteBatch() {
+    DataChunkBatch batch;
+    while (pending_.has_value()) {
+      Loaded& l = *pending_;
+      if (!Batchable(l)) break;
+      if (!l.value.ok()) {
+        batch.AddError(l.key, std::string(l.value.status().message()), l.permanent);
+      } else {
+        if (!batch.empty() && batch.bytes() + l.encoded.total_bytes >
+                                  static_cast<size_t>(batch_bytes_)) {
+          break;
+        }
+        ChunkCursor whole(std::move(l.encoded), static_cast<size_t>(chunk_bytes_));
+        whole.Next(&chunk_);
+        batch.Add(l.key, chunk_);
+        service_->stats_->Add(service_->stats_->transfer_bytes_out,
+                              static_cast<int64_t>(chunk_.size));
+      }
+      pending_.reset();
+      if (!all_keys_taken()) pending_ = LoadNext();
+    }
+    buffer_ = batch.Take();
+    Write(!pending_.has_value() && all_keys_taken());
   }
 
   void Write(bool final) {
@@ -88,8 +157,11 @@ class WorkerService::GetDataReactor final : public grpc::ServerWriteReactor<grpc
   WorkerService* service_;
   const v1::GetDataRequest request_;
   int64_t chunk_bytes_;
+  int64_t batch_bytes_ = 0;  // 0: the receiver takes no batches
   int next_key_ = 0;
-  std::shared_ptr<const Value> value_;  // the key being sent
+  std::optional<Loaded> pending_;  // looked up, not yet sent
+  std::shared_ptr<const Value> value_;  // the key being sent in chunks
+  std::string_view current_key_;
   std::optional<ChunkCursor> cursor_;
   ChunkCursor::Chunk chunk_;
   grpc::ByteBuffer buffer_;  // the write in flight

@@ -5,6 +5,8 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <set>
+
 #include "common/chunking.h"
 #include "common/data_chunk_proto.h"
 #include "common/grpc_util.h"
@@ -58,25 +60,32 @@ class WorkerServiceTest : public ::testing::Test {
     std::map<std::string, Value> values;
     std::map<std::string, std::string> errors;
     std::map<std::string, int> chunks;
+    std::vector<std::string> order;  // keys as their last chunk arrived
+    int messages = 0;
+    int batches = 0;
+    std::set<std::string> batched;  // keys that came inside a batch
     grpc::Status status;
   };
 
   // GetData with the generated (typed) stub, as any client would.
-  Fetched Get(const std::vector<std::string>& keys, int64_t max_chunk = 0) {
+  Fetched Get(const std::vector<std::string>& keys, int64_t max_chunk = 0,
+              int64_t max_batch = 0) {
     Fetched out;
     v1::GetDataRequest request;
     for (const auto& k : keys) request.add_keys(k);
     request.set_requester("test");
     request.set_max_chunk_bytes(max_chunk);
+    request.set_max_batch_bytes(max_batch);
     grpc::ClientContext context;
     auto reader = stub_->GetData(&context, request);
-    v1::DataChunk chunk;
+    v1::DataChunk message;
     std::map<std::string, ChunkAssembler> assemblers;
-    while (reader->Read(&chunk)) {
+    auto take = [&](const v1::DataChunk& chunk) {
       ++out.chunks[chunk.key()];
       if (!chunk.error().empty()) {
         out.errors[chunk.key()] = chunk.error();
-        continue;
+        out.order.push_back(chunk.key());
+        return;
       }
       ChunkAssembler& a = assemblers[chunk.key()];
       absl::Status s = a.Add(chunk.total_bytes(), chunk.offset(), chunk.data(), chunk.last(),
@@ -86,6 +95,21 @@ class WorkerServiceTest : public ::testing::Test {
         absl::StatusOr<Value> v = DecodeValue(a.Take());
         EXPECT_TRUE(v.ok()) << v.status();
         if (v.ok()) out.values[chunk.key()] = *v;
+        out.order.push_back(chunk.key());
+      }
+    };
+    while (reader->Read(&message)) {
+      ++out.messages;
+      if (message.batch_size() == 0) {
+        take(message);
+        continue;
+      }
+      ++out.batches;
+      EXPECT_TRUE(message.key().empty() && message.data().empty() && !message.last());
+      for (const v1::DataChunk& entry : message.batch()) {
+        EXPECT_TRUE(!entry.error().empty() || (entry.offset() == 0 && entry.last()));
+        out.batched.insert(entry.key());
+        take(entry);
       }
     }
     out.status = reader->Finish();
@@ -144,6 +168,44 @@ TEST_F(WorkerServiceTest, HonoursRequestedChunkSize) {
   // thousands of messages.
   Fetched g = Get({"v"}, 1);
   EXPECT_EQ(g.chunks["v"], 25);
+}
+
+TEST_F(WorkerServiceTest, SmallValuesComeInBatchesOnlyWhenAsked) {
+  std::vector<std::string> keys;
+  for (int i = 0; i < 2000; ++i) {
+    keys.push_back("small-" + std::to_string(i));
+    store_.Put(keys.back(), Value::Int(i));
+    if (i == 700) {
+      // Too big to batch, and one without a value: both between batches.
+      keys.push_back("big");
+      store_.Put("big", BytesOf(200000));
+      keys.push_back("missing");
+    }
+  }
+  keys.push_back("big-tail");  // the stream ends with chunks, not a batch
+  store_.Put("big-tail", BytesOf(100000));
+  Fetched plain = Get(keys);
+  ASSERT_TRUE(plain.status.ok()) << plain.status.error_message();
+  EXPECT_EQ(plain.batches, 0);
+  EXPECT_EQ(plain.messages, static_cast<int>(keys.size()));
+
+  Fetched f = Get(keys, 0, /*max_batch=*/16 << 10);
+  ASSERT_TRUE(f.status.ok()) << f.status.error_message();
+  EXPECT_EQ(f.order, keys);
+  ASSERT_EQ(f.values.size(), keys.size() - 1);
+  EXPECT_EQ(f.values["big-tail"], BytesOf(100000));
+  for (int i = 0; i < 2000; ++i) EXPECT_EQ(f.values["small-" + std::to_string(i)], Value::Int(i));
+  EXPECT_EQ(f.values["big"], BytesOf(200000));
+  EXPECT_THAT(f.errors["missing"], HasSubstr("'missing' is not held"));
+  EXPECT_EQ(f.batched.count("big"), 0u);
+  EXPECT_EQ(f.batched.count("missing"), 1u);
+  EXPECT_EQ(f.batched.size(), keys.size() - 2);
+  // ~30 bytes per small entry: a handful of 16 KiB batches, and each big
+  // value in a message of its own.
+  EXPECT_EQ(f.messages, f.batches + 2);
+  EXPECT_GE(f.batches, 3);
+  EXPECT_LE(f.batches, 8);
+  EXPECT_EQ(WorkerStats::Read(stats_.transfers_out), 2 * 2002);
 }
 
 TEST_F(WorkerServiceTest, EmptyRequestFinishesCleanly) {

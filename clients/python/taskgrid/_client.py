@@ -35,6 +35,19 @@ _TERMINAL = {
     common_pb2.KEY_STATE_LOST: LOST,
 }
 _default_client = None
+# Workers may pack small results into one message of about this size
+# (GetDataRequest.max_batch_bytes): one message per result would cost far
+# more than the result itself.
+_BATCH_BYTES = 1 << 20
+
+
+def _unbatched(chunks):
+    """The DataChunks of a GetData stream, batches opened up."""
+    for chunk in chunks:
+        if chunk.batch:
+            yield from chunk.batch
+        else:
+            yield chunk
 
 
 def default_client():
@@ -476,9 +489,10 @@ class Client(SessionRecovery):
     def _get_data(self, address, keys):
         """{key: value} of the keys `address` could serve."""
         out, parts = {}, {}
-        request = worker_pb2.GetDataRequest(keys=keys, requester="client:%s" % self.id)
+        request = worker_pb2.GetDataRequest(keys=keys, requester="client:%s" % self.id,
+                                            max_batch_bytes=_BATCH_BYTES)
         try:
-            for chunk in self._worker_stub(address).GetData(request):
+            for chunk in _unbatched(self._worker_stub(address).GetData(request)):
                 if chunk.error and chunk.error_permanent:
                     # The worker holds the value but cannot send it (a
                     # Python object that cannot be pickled): no retry helps.
