@@ -53,6 +53,9 @@ struct Task {
   bool adopted = false;
   // A client wanted it: once released it is freed at once, as any result.
   bool claimed = false;
+  // Processing, sent ahead of its input (chain pipelining): it waits on its
+  // worker for that input, computed there, and takes no root slot.
+  bool ahead = false;
   std::string run_spec;
   FunctionStats* fn = nullptr;
   int64_t priority = 0;
@@ -81,10 +84,14 @@ struct Task {
 };
 
 struct Worker {
+  // Tasks it was sent whose inputs are all computed (queued or running).
+  size_t load() const { return processing.size() - ahead; }
+
   WorkerId id = kNoWorker;
   WorkerDef def;
   absl::flat_hash_set<std::string> functions;
   absl::flat_hash_set<Task*> processing;
+  size_t ahead = 0;  // of `processing`, tasks sent ahead of their inputs
   absl::flat_hash_set<Task*> has_what;
   double occupancy = 0;  // estimated seconds of queued work
   // Steal requests out whose task would come here.

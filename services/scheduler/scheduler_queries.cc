@@ -134,6 +134,9 @@ absl::Status SchedulerState::Validate() const {
     } else if (t->processing_on != nullptr) {
       return fail("has a worker but is not processing");
     }
+    if (t->ahead && (t->deps.size() != 1 || t->deps[0]->status == KeyStatus::kMemory)) {
+      return fail("sent ahead, but not of one input still being computed");
+    }
     if ((t->status == KeyStatus::kReleased || t->status == KeyStatus::kErred) &&
         t->who_wants.empty() && t->dependents.empty()) {
       return fail("should have been forgotten");
@@ -165,11 +168,17 @@ absl::Status SchedulerState::Validate() const {
     }
   }
   for (const auto& [id, w] : workers_) {
+    size_t ahead = 0;
     for (const Task* t : w->processing) {
       if (t->processing_on != w.get()) {
         return absl::InternalError("worker " + w->def.address + " processes " + t->key +
                                    " which is not on it");
       }
+      ahead += t->ahead;
+    }
+    if (ahead != w->ahead) {
+      return absl::InternalError(absl::StrCat("worker ", w->def.address, " counts ", w->ahead,
+                                              " tasks sent ahead, actual ", ahead));
     }
   }
   size_t queued = 0;

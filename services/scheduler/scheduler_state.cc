@@ -112,6 +112,8 @@ void SchedulerState::Transition(Task* t, KeyStatus to) {
       if (dep->status == KeyStatus::kWaiting && dep->missing > 0 &&
           --dep->missing == 0) {
         PushReady(dep);
+      } else if (dep->ahead) {
+        EndAhead(dep);  // its input is done: it runs now
       }
     }
   }
@@ -218,9 +220,15 @@ void SchedulerState::EnterWaiting(Task* t) {
   if (t->missing == 0) PushReady(t);
 }
 
+void SchedulerState::EndAhead(Task* t) {
+  t->ahead = false;
+  --t->processing_on->ahead;
+}
+
 void SchedulerState::DetachFromWorker(Task* t) {
   Worker* w = t->processing_on;
   if (w == nullptr) return;
+  if (t->ahead) EndAhead(t);
   w->processing.erase(t);
   w->occupancy = std::max(0.0, w->occupancy - t->occupancy_charge);
   if (t->restrictions != nullptr) {
@@ -276,13 +284,21 @@ void SchedulerState::MarkErred(Task* root, std::shared_ptr<const ErrorInfo> erro
     auto [t, err] = std::move(stack.back());
     stack.pop_back();
     if (t->status == KeyStatus::kErred || t->status == KeyStatus::kMemory) continue;
+    const Worker* was_on = t->processing_on;
     DetachFromWorker(t);
     Transition(t, KeyStatus::kErred);
     t->error = err;
     NotifyClients(t, KeyStatus::kErred, err);
     release_candidates_.push_back(t);
     for (Task* dep : t->dependents) {
-      if (!NeedsDeps(dep->status) || dep->status == KeyStatus::kProcessing) continue;
+      if (!NeedsDeps(dep->status)) continue;
+      if (dep->status == KeyStatus::kProcessing) {
+        // A dependent already running has its input (it was in memory);
+        // one sent ahead to wait for it on the same worker (a pipelined
+        // chain) never will: it errs too and the worker drops it.
+        if (was_on == nullptr || dep->processing_on != was_on) continue;
+        outbox_->FreeKeys(dep->processing_on->id, {dep->key});
+      }
       auto inherited = std::make_shared<ErrorInfo>(*err);
       inherited->key = dep->key;
       if (inherited->cause_key.empty()) inherited->cause_key = t->key;

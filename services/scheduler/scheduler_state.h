@@ -76,6 +76,12 @@ class SchedulerState {
     // workers between round trips), at most max_queue_ahead per thread.
     double queue_ahead_seconds = 0.005;
     double max_queue_ahead = 256;
+    // Chain pipelining: a task whose only dependency was just sent to a
+    // worker, and which is that dependency's only dependent, is sent to
+    // the same worker at once, to start there as soon as its input is
+    // computed, and so on down the chain up to this many tasks. Each step
+    // of a chain then costs no worker->scheduler->worker round trip. 0 off.
+    int max_ahead = 32;
     // Work stealing (Balance): off when false.
     bool work_stealing = true;
     // How long a named client session whose stream dropped keeps its keys
@@ -304,7 +310,14 @@ class SchedulerState {
   bool CanRun(const Worker* w, const Task* t) const;
   // Takes new tasks (not paused, not retiring).
   static bool Accepting(const Worker* w) { return !w->paused && !w->retiring; }
+  // Starts `t` on `w`, then pipelines its chain there (max_ahead).
   void SendCompute(Task* t, Worker* w);
+  void StartOn(Task* t, Worker* w);
+  // A task sent ahead becomes an ordinary processing one.
+  void EndAhead(Task* t);
+  // Sent ahead of its input, or has a dependent sent ahead to wait for it
+  // on the same worker: must not be stolen.
+  bool Pinned(const Task* t) const;
   // Takes a processing task off its worker (slots, occupancy, resources).
   void DetachFromWorker(Task* t);
   // Forgets a pending steal of `t`; returns the would-be thief (kNoWorker

@@ -25,9 +25,9 @@ void SchedulerState::Balance() {
       saturated.push_back(w);  // its queue waits for memory: move it
     } else if (!Accepting(w)) {
       continue;
-    } else if (w->processing.size() < threads) {
+    } else if (w->load() < threads) {
       idle.push_back(w);
-    } else if (w->processing.size() > threads) {
+    } else if (w->load() > threads) {
       saturated.push_back(w);
     }
   }
@@ -37,14 +37,14 @@ void SchedulerState::Balance() {
     return a->occupancy / a->def.nthreads > b->occupancy / b->def.nthreads;
   });
   for (Worker* thief : idle) {
-    const size_t busy = thief->processing.size() + thief->incoming_steals;
+    const size_t busy = thief->load() + thief->incoming_steals;
     const size_t threads = static_cast<size_t>(thief->def.nthreads);
     size_t room = busy < threads ? threads - busy : 0;
     for (Worker* victim : saturated) {
       if (room == 0) break;
       // A paused victim runs nothing new: all of its queue may move.
       const size_t threads = victim->paused ? 0 : static_cast<size_t>(victim->def.nthreads);
-      if (victim->processing.size() <= threads) continue;
+      if (victim->load() <= threads) continue;
       // The victim runs its highest priority first: take from the end.
       // The wait is re-estimated with what is known now: occupancy was
       // charged when each task was sent, maybe before its function's first
@@ -53,13 +53,15 @@ void SchedulerState::Balance() {
       double queued_seconds = 0;
       for (Task* t : victim->processing) {
         queued_seconds += EstimatedDuration(t);
-        if (t->steal_to == kNoWorker && CanRun(thief, t)) candidates.push_back(t);
+        if (t->steal_to == kNoWorker && CanRun(thief, t) && !Pinned(t)) {
+          candidates.push_back(t);
+        }
       }
       std::sort(candidates.begin(), candidates.end(), RunsBefore());
       const double victim_wait =
           victim->paused ? std::numeric_limits<double>::infinity()
                          : queued_seconds / static_cast<double>(threads);
-      size_t excess = victim->processing.size() - threads;
+      size_t excess = victim->load() - threads;
       for (auto it = candidates.rbegin(); it != candidates.rend() && room > 0 && excess > 0;
            ++it) {
         Task* t = *it;

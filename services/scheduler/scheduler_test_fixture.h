@@ -92,9 +92,17 @@ inline RootGraph RootTasks(const std::string& prefix, int n) {
   return g;
 }
 
+// The defaults, but without chain pipelining (max_ahead): most tests
+// follow one task at a time through its states; pipelining has its own.
+inline SchedulerState::Options OneStepOptions() {
+  SchedulerState::Options o;
+  o.max_ahead = 0;
+  return o;
+}
+
 class SchedulerStateTest : public ::testing::Test {
  protected:
-  explicit SchedulerStateTest(SchedulerState::Options options = SchedulerState::Options())
+  explicit SchedulerStateTest(SchedulerState::Options options = OneStepOptions())
       : state_(&out_, [this] { return now_; }, options) {}
 
   WorkerId AddWorker(const std::string& address, int nthreads = 1,

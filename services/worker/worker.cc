@@ -88,7 +88,7 @@ void Worker::HandleCommands(v1::WorkerCommandBatch* batch) {
         AcceptTask(command.mutable_compute_task(), &out);
         break;
       case v1::WorkerCommand::kFreeKeys:
-        FreeKeys(command.free_keys());
+        FreeKeys(command.free_keys(), &out);
         break;
       case v1::WorkerCommand::kStealRequest:
         Steal(command.steal_request().key(), &out);
@@ -167,6 +167,18 @@ void Worker::AcceptTask(v1::ComputeTask* command, Outcome* out) {
       missing.push_back(std::move(dep));
     }
   }
+  // An input this worker was computing may have finished since the lookup
+  // above (the store's lock is taken after the task table's).
+  for (auto m = missing.begin(); m != missing.end();) {
+    std::shared_ptr<const Value> now_held;
+    if (!tasks_.contains(*m)) now_held = store_->Get(*m);
+    if (now_held == nullptr) {
+      ++m;
+      continue;
+    }
+    task->deps.emplace(std::move(*m), std::move(now_held));
+    m = missing.erase(m);
+  }
   if (missing.empty()) {
     record.state = TaskState::kReady;
     stats_->Add(stats_->ready, 1);
@@ -179,12 +191,18 @@ void Worker::AcceptTask(v1::ComputeTask* command, Outcome* out) {
   absl::flat_hash_map<absl::string_view, const v1::KeyLocation*> locations;
   for (const v1::KeyLocation& loc : command->who_has()) locations.emplace(loc.key(), &loc);
   for (std::string& dep : missing) {
+    auto loc = locations.find(dep);
+    const bool no_holder = loc == locations.end() || loc->second->workers_size() == 0;
+    if (no_holder && tasks_.contains(dep)) {
+      local_waiters_[dep].push_back(FetchWaiter{key, task->id});
+      continue;
+    }
     auto [f, new_fetch] = fetching_.try_emplace(dep);
     f->second.push_back(FetchWaiter{key, task->id});
     if (!new_fetch) continue;  // already on its way for another task
     FetchRequest request;
     // No location: the fetch fails at once and the task gets MissingData.
-    if (auto loc = locations.find(dep); loc != locations.end()) {
+    if (loc != locations.end()) {
       request.holders.assign(loc->second->workers().begin(), loc->second->workers().end());
       request.nbytes = loc->second->nbytes();
     }
@@ -233,6 +251,7 @@ void Worker::RunTask(std::unique_ptr<Task> task) {
     nbytes = value->ByteSize();
   }
   bool report;
+  Outcome out;
   {
     absl::MutexLock lock(&mu_);
     auto it = tasks_.find(key);
@@ -240,19 +259,57 @@ void Worker::RunTask(std::unique_ptr<Task> task) {
     report = current && !it->second.discard;
     if (current) tasks_.erase(it);
     if (report && value != nullptr) store_->Put(key, value, nbytes, /*spill=*/false);
+    // The report goes first: the scheduler hears of this result before
+    // any of the tasks that were waiting here for it.
+    if (report) {
+      if (value != nullptr) {
+        stats_->Add(stats_->tasks_completed, 1);
+        out.messages.push_back(TaskFinishedMessage(key, nbytes, value->TypeName(), start, stop));
+      } else {
+        stats_->Add(stats_->tasks_erred, 1);
+        out.messages.push_back(TaskErredMessage(key, task->spec.function(), result.status()));
+      }
+    }
+    if (current) LocalInputDone(key, report ? value : nullptr, &out);
   }
   store_->SpillIfAboveTarget();  // outside the task table's lock
   stats_->Add(stats_->executing, -1);
-  if (!report) return;
-  std::vector<std::unique_ptr<v1::WorkerMessage>> messages;
-  if (value != nullptr) {
-    stats_->Add(stats_->tasks_completed, 1);
-    messages.push_back(TaskFinishedMessage(key, nbytes, value->TypeName(), start, stop));
-  } else {
-    stats_->Add(stats_->tasks_erred, 1);
-    messages.push_back(TaskErredMessage(key, task->spec.function(), result.status()));
+  Act(&out);
+}
+
+void Worker::LocalInputDone(const std::string& key, const std::shared_ptr<const Value>& value,
+                            Outcome* out) {
+  auto waiting = local_waiters_.find(key);
+  if (waiting == local_waiters_.end()) return;
+  std::vector<FetchWaiter> waiters = std::move(waiting->second);
+  local_waiters_.erase(waiting);
+  for (const FetchWaiter& w : waiters) {
+    auto it = tasks_.find(w.task_key);
+    if (it == tasks_.end() || it->second.id != w.task_id ||
+        it->second.state != TaskState::kWaiting) {
+      continue;  // dropped meanwhile
+    }
+    if (value == nullptr) {
+      // No holder to name: the scheduler places the task again once the
+      // input is computed somewhere (or errs it with the input's error).
+      FetchResult none;
+      none.key = key;
+      out->messages.push_back(MissingDataMessage(w.task_key, none));
+      const std::string dropped = w.task_key;
+      tasks_.erase(it);
+      stats_->Add(stats_->waiting, -1);
+      LocalInputDone(dropped, nullptr, out);
+      continue;
+    }
+    Task& task = *it->second.task;
+    task.deps.emplace(key, value);
+    if (--task.missing == 0) {
+      it->second.state = TaskState::kReady;
+      stats_->Add(stats_->waiting, -1);
+      stats_->Add(stats_->ready, 1);
+      out->ready.push_back(MakeReadyItem(std::move(it->second.task)));
+    }
   }
-  sink_->Send(std::move(messages));
 }
 
 void Worker::OnFetched(FetchResult result) {
@@ -292,12 +349,14 @@ void Worker::OnFetched(FetchResult result) {
                                                 result.value.status()));
         tasks_.erase(it);
         stats_->Add(stats_->waiting, -1);
+        LocalInputDone(w.task_key, nullptr, &out);
         continue;
       }
       if (value == nullptr) {
         out.messages.push_back(MissingDataMessage(w.task_key, result));
         tasks_.erase(it);
         stats_->Add(stats_->waiting, -1);
+        LocalInputDone(w.task_key, nullptr, &out);
         continue;
       }
       Task& task = *it->second.task;
@@ -314,7 +373,7 @@ void Worker::OnFetched(FetchResult result) {
   Act(&out);
 }
 
-void Worker::FreeKeys(const v1::FreeKeys& command) {
+void Worker::FreeKeys(const v1::FreeKeys& command, Outcome* out) {
   std::vector<std::shared_ptr<const Value>> dropped;  // released after unlocking
   absl::MutexLock lock(&mu_);
   for (const std::string& key : command.keys()) {
@@ -328,10 +387,12 @@ void Worker::FreeKeys(const v1::FreeKeys& command) {
       case TaskState::kReady:
         stats_->Add(stats_->ready, -1);
         tasks_.erase(it);
+        LocalInputDone(key, nullptr, out);
         break;
       case TaskState::kWaiting:
         stats_->Add(stats_->waiting, -1);
         tasks_.erase(it);
+        LocalInputDone(key, nullptr, out);
         break;
     }
   }
@@ -346,6 +407,7 @@ void Worker::Steal(const std::string& key, Outcome* out) {
       stats_->Add(it->second.state == TaskState::kReady ? stats_->ready : stats_->waiting, -1);
       tasks_.erase(it);
       stolen = true;
+      LocalInputDone(key, nullptr, out);
     }
   }
   auto m = std::make_unique<v1::WorkerMessage>();
@@ -383,6 +445,7 @@ void Worker::Act(Outcome* out) {
 
 void Worker::OnSchedulerLost() {
   absl::MutexLock lock(&mu_);
+  local_waiters_.clear();  // every task waiting here is dropped below
   for (auto it = tasks_.begin(); it != tasks_.end();) {
     if (it->second.state == TaskState::kRunning) {
       it->second.discard = true;

@@ -10,6 +10,10 @@
 //     provide gives MissingData and the task is dropped. A task for a key
 //     already held is answered with TaskFinished at once; a duplicate of a
 //     task already queued or running is ignored.
+//     A dependency with no holder that this worker is itself computing
+//     (the scheduler sent a chain's next task ahead) is waited for here:
+//     the task becomes ready when it finishes, and gets MissingData if it
+//     does not produce a value (erred, freed, stolen, dropped).
 //  FreeKeys -> the data is dropped, a queued or fetching task for the key
 //     is dropped, a running one finishes and its result is discarded
 //     unreported, unless a new ComputeTask for the key arrived meanwhile.
@@ -107,7 +111,7 @@ class Worker final : public SessionHandler, public WorkerServiceHandler {
   };
 
   void AcceptTask(v1::ComputeTask* command, Outcome* out);
-  void FreeKeys(const v1::FreeKeys& command);
+  void FreeKeys(const v1::FreeKeys& command, Outcome* out);
   void Steal(const std::string& key, Outcome* out);
   void AcquireReplicas(const v1::AcquireReplicas& command, Outcome* out);
   void Act(Outcome* out);
@@ -115,6 +119,10 @@ class Worker final : public SessionHandler, public WorkerServiceHandler {
   TaskExecutor::Item MakeReadyItem(std::unique_ptr<Task> task);
   void RunTask(std::unique_ptr<Task> task);
   void OnFetched(FetchResult result);
+  // The task computing `key` here ended: hands its value (null: none) to
+  // the tasks waiting for it locally.
+  void LocalInputDone(const std::string& key, const std::shared_ptr<const Value>& value,
+                      Outcome* out) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   std::unique_ptr<v1::WorkerMessage> KeysAddedMessage(const std::string& key, int64_t nbytes) const;
   // `task_key` (empty for a replica the scheduler asked for) cannot run:
@@ -137,6 +145,9 @@ class Worker final : public SessionHandler, public WorkerServiceHandler {
   absl::flat_hash_map<std::string, TaskRecord> tasks_ ABSL_GUARDED_BY(mu_);
   // Dependencies being fetched -> the tasks waiting for them.
   absl::flat_hash_map<std::string, std::vector<FetchWaiter>> fetching_ ABSL_GUARDED_BY(mu_);
+  // Keys this worker is computing -> the tasks waiting here for them.
+  absl::flat_hash_map<std::string, std::vector<FetchWaiter>> local_waiters_
+      ABSL_GUARDED_BY(mu_);
   uint64_t next_task_id_ ABSL_GUARDED_BY(mu_) = 0;
   // Keys being fetched as replicas (AcquireReplicas), whose failure the
   // scheduler must hear about even when no task waits for them.

@@ -1,5 +1,8 @@
 #include "services/worker/worker.h"
 
+#include <map>
+#include <set>
+
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -260,6 +263,77 @@ TEST_F(WorkerTest, UnfetchableDependencyGivesMissingData) {
   EXPECT_THAT(m[0].missing_data().unreachable(), ElementsAre("10.0.0.2:1"));
   EXPECT_EQ(worker_->tasks_in_progress(), 0u);
   EXPECT_EQ(WorkerStats::Read(stats_->fetch_failures), 1);
+}
+
+// A chain's next tasks sent ahead (their input has no holder yet, and is
+// being computed here) wait for it here instead of fetching it.
+TEST_F(WorkerTest, TasksSentAheadRunAsTheirInputsAreComputedHere) {
+  BlockExecutor();
+  Handle({Compute("c0", "inc", {Value::Int(1)}),
+          Compute("c1", "inc", {Value::Ref("c0")}, 0, {Loc("c0", {})}),
+          Compute("c2", "inc", {Value::Ref("c1")}, 0, {Loc("c1", {})})});
+  EXPECT_TRUE(fetcher_.Requests().empty());
+  EXPECT_EQ(WorkerStats::Read(stats_->waiting), 2);
+  Release();
+  std::vector<v1::WorkerMessage> m = sink_.WaitFor(4);
+  std::vector<std::string> order;
+  for (const auto& msg : m) order.push_back(msg.task_finished().key());
+  EXPECT_THAT(order, ElementsAre("blocker", "c0", "c1", "c2"));
+  EXPECT_EQ(*store_.Get("c2"), Value::Int(4));
+  EXPECT_EQ(worker_->tasks_in_progress(), 0u);
+  EXPECT_EQ(WorkerStats::Read(stats_->waiting), 0);
+}
+
+// ... and when that input produces no value, each gets MissingData naming
+// no holder, after the input's own report, so the scheduler places them
+// again (or errs them with the input's error).
+TEST_F(WorkerTest, TasksSentAheadOfAFailedInputAreGivenBack) {
+  BlockExecutor();
+  Handle({Compute("c0", "fail", {Value::String("boom")}),
+          Compute("c1", "inc", {Value::Ref("c0")}, 0, {Loc("c0", {})}),
+          Compute("c2", "inc", {Value::Ref("c1")}, 0, {Loc("c1", {})})});
+  Release();
+  std::vector<v1::WorkerMessage> m = sink_.WaitFor(4);
+  ASSERT_EQ(m.size(), 4u);
+  EXPECT_TRUE(m[1].has_task_erred());
+  EXPECT_EQ(m[1].task_erred().key(), "c0");
+  std::map<std::string, std::string> missing;
+  for (size_t i = 2; i < m.size(); ++i) {
+    ASSERT_TRUE(m[i].has_missing_data()) << m[i].DebugString();
+    ASSERT_EQ(m[i].missing_data().missing_size(), 1);
+    EXPECT_EQ(m[i].missing_data().missing(0).workers_size(), 0);
+    missing[m[i].missing_data().key()] = m[i].missing_data().missing(0).key();
+  }
+  EXPECT_THAT(missing, UnorderedElementsAre(std::pair<const std::string, std::string>("c1", "c0"),
+                                            std::pair<const std::string, std::string>("c2", "c1")));
+  WaitIdle();
+  EXPECT_EQ(worker_->tasks_in_progress(), 0u);
+  EXPECT_EQ(WorkerStats::Read(stats_->waiting), 0);
+}
+
+TEST_F(WorkerTest, FreeingOrStealingAnInputGivesBackWhatWaitsForIt) {
+  BlockExecutor();
+  Handle({Compute("q", "inc", {Value::Int(1)}),
+          Compute("after-q", "inc", {Value::Ref("q")}, 0, {Loc("q", {})}),
+          Compute("s", "inc", {Value::Int(1)}),
+          Compute("after-s", "inc", {Value::Ref("s")}, 0, {Loc("s", {})}),
+          // Its input is neither held nor computed here: fetched, and with
+          // no holder that fails at once.
+          Compute("orphan", "inc", {Value::Ref("nowhere")}, 0, {Loc("nowhere", {})})});
+  EXPECT_THAT(fetcher_.Requests(), testing::SizeIs(1));  // only "nowhere"
+  Handle({Free({"q"}), Steal("s")});
+  fetcher_.Complete("nowhere", absl::NotFoundError("no holder"), {});
+  // Two given back for their inputs, the steal's answer, and the orphan.
+  std::set<std::string> given_back;
+  for (const auto& msg : sink_.WaitFor(4)) {
+    if (msg.has_missing_data()) given_back.insert(msg.missing_data().key());
+  }
+  EXPECT_THAT(given_back, UnorderedElementsAre("after-q", "after-s", "orphan"));
+  Release();
+  WaitIdle();
+  EXPECT_EQ(worker_->tasks_in_progress(), 0u);
+  EXPECT_EQ(WorkerStats::Read(stats_->waiting), 0);
+  EXPECT_EQ(WorkerStats::Read(stats_->ready), 0);
 }
 
 TEST_F(WorkerTest, FreeKeysDropsDataAndQueuedTasks) {
