@@ -453,5 +453,58 @@ TEST_F(PoliciesTest, HigherPriorityRunsFirst) {
   }
 }
 
+// 8. Chains are pipelined: each chain's next tasks wait on the worker of
+// the task before them. A worker SIGKILLed while chains run there, and a
+// link of a chain that fails once and is retried, both leave every chain
+// computed exactly: what waited on the dead worker or behind the failed
+// link is placed again.
+TEST_F(PoliciesTest, PipelinedChainsSurviveAKilledWorkerAndARetriedLink) {
+  ASSERT_NO_FATAL_FAILURE(StartCluster(Workers(3)));
+  const int chains = 6;
+  const int steps = 60;  // per chain: 30 sleeps of 10 ms and 30 incs
+  const std::string counter = cluster_->dir() + "/flaky.count";
+  std::vector<v1::TaskSpec> graph;
+  std::vector<std::string> ends;
+  for (int c = 0; c < chains; ++c) {
+    std::string prev = absl::StrCat("link-", c, "-0");
+    graph.push_back(Spec(prev, "inc", {Value::Int(0)}));
+    for (int i = 1; i <= steps; ++i) {
+      std::string key = absl::StrCat("link-", c, "-", i);
+      if (c == 0 && i == 5) {
+        // Fails the first time it runs, then passes its input on.
+        graph.push_back(Spec(key, "fail_times",
+                             {Value::String(counter), Value::Int(1), Value::Ref(prev)}));
+        graph.back().set_retries(1);
+      } else if (i % 2 == 1) {
+        graph.push_back(Spec(key, "sleep", {Value::Double(0.01), Value::Ref(prev)}));
+      } else {
+        graph.push_back(Spec(key, "inc", {Value::Ref(prev)}));
+      }
+      prev = key;
+    }
+    ends.push_back(prev);
+  }
+  auto futures = client_->SubmitGraph(graph, ends);
+  ASSERT_TRUE(futures.ok()) << futures.status();
+  // Kill once a few tens of links are done (finished links drop to
+  // released once the next one has their value), while worker 1 holds
+  // links waiting for the ones before them.
+  ASSERT_TRUE(WaitUntil([&] {
+    auto info = cluster_->ClusterInfo();
+    auto status = cluster_->WorkerStatus(1);
+    return info.ok() && testing::TasksIn(*info, "released") >= 40 && status.ok() &&
+           status->waiting() > 0;
+  })) << "no progress: " << StateCounts();
+  cluster_->worker_process(1).Signal(SIGKILL);
+  for (int c = 0; c < chains; ++c) {
+    auto v = (*futures)[c].Result(std::chrono::seconds(60));
+    ASSERT_TRUE(v.ok()) << ends[c] << ": " << v.status();
+    // 1 from link 0, then one per inc link (the even ones).
+    EXPECT_EQ(v->as_int(), 1 + steps / 2) << ends[c];
+  }
+  EXPECT_EQ(testing::ReadFile(counter), "2");  // failed once, retried once
+  EXPECT_TRUE(cluster_->worker_process(1).Wait(std::chrono::seconds(1)).has_value());
+}
+
 }  // namespace
 }  // namespace taskgrid
