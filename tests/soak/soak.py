@@ -5,8 +5,9 @@ Starts taskgrid-scheduler + 3 taskgrid-worker on 127.0.0.1 (ephemeral
 ports; process handling from bench/cluster.py), then for SOAK_SECONDS
 (default 600):
   - 3 client threads, each with its own taskgrid.Client, submit graphs in a
-    loop: a tree of inc/add tasks (some leaves sleep a little) whose root
-    must equal a known sum, and gather and check every root;
+    loop: a tree of inc/add tasks (some leaves sleep a little, some are
+    followed by a short chain of incs) whose root must equal a known sum,
+    and gather and check every root;
   - a churn thread SIGKILLs a random worker every few seconds and starts a
     replacement (soak-worker-0 is spared, so one worker's RSS is measured
     through the whole churn).
@@ -151,13 +152,22 @@ class Stats:
 
 
 def submit_tree(client, tag, n_leaves, rng):
-    """A reduction tree over inc(i) leaves; returns (root future, expected,
-    number of tasks)."""
+    """A reduction tree over inc(i) leaves, some of them followed by a short
+    chain of incs (which the scheduler pipelines); returns (root future,
+    expected, number of tasks)."""
     level = []
+    tasks = n_leaves
+    expected = n_leaves * (n_leaves + 1) // 2  # sum of i + 1 for i < n
     for i in range(n_leaves):
         fn = slow_inc if rng.random() < 0.1 else inc
-        level.append(client.submit(fn, i, key="%s-leaf-%d" % (tag, i)))
-    tasks = n_leaves
+        leaf = client.submit(fn, i, key="%s-leaf-%d" % (tag, i))
+        if rng.random() < 0.2:
+            for k in range(3):
+                fn = slow_inc if rng.random() < 0.1 else inc
+                leaf = client.submit(fn, leaf, key="%s-link-%d-%d" % (tag, i, k))
+            tasks += 3
+            expected += 3
+        level.append(leaf)
     depth = 0
     while len(level) > 1:
         nxt = []
@@ -169,7 +179,6 @@ def submit_tree(client, tag, n_leaves, rng):
             nxt.append(level[-1])
         level = nxt
         depth += 1
-    expected = n_leaves * (n_leaves + 1) // 2  # sum of i + 1 for i < n
     return level[0], expected, tasks
 
 
