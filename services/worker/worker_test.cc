@@ -147,6 +147,12 @@ class WorkerTest : public ::testing::Test {
     for (auto& c : commands) *batch.add_commands() = std::move(c);
     worker_->HandleCommands(&batch);
   }
+  // `first` ("c0"), then c1 = inc(c0) and c2 = inc(c1) sent ahead: their
+  // inputs have no holder yet.
+  void SendChain(v1::WorkerCommand first) {
+    Handle({std::move(first), Compute("c1", "inc", {Value::Ref("c0")}, 0, {Loc("c0", {})}),
+            Compute("c2", "inc", {Value::Ref("c1")}, 0, {Loc("c1", {})})});
+  }
   // Occupies the only executor thread with a "block" task.
   void BlockExecutor(const std::string& key = "blocker") {
     Handle({Compute(key, "block", {})});
@@ -269,9 +275,7 @@ TEST_F(WorkerTest, UnfetchableDependencyGivesMissingData) {
 // being computed here) wait for it here instead of fetching it.
 TEST_F(WorkerTest, TasksSentAheadRunAsTheirInputsAreComputedHere) {
   BlockExecutor();
-  Handle({Compute("c0", "inc", {Value::Int(1)}),
-          Compute("c1", "inc", {Value::Ref("c0")}, 0, {Loc("c0", {})}),
-          Compute("c2", "inc", {Value::Ref("c1")}, 0, {Loc("c1", {})})});
+  SendChain(Compute("c0", "inc", {Value::Int(1)}));
   EXPECT_TRUE(fetcher_.Requests().empty());
   EXPECT_EQ(WorkerStats::Read(stats_->waiting), 2);
   Release();
@@ -289,9 +293,7 @@ TEST_F(WorkerTest, TasksSentAheadRunAsTheirInputsAreComputedHere) {
 // again (or errs them with the input's error).
 TEST_F(WorkerTest, TasksSentAheadOfAFailedInputAreGivenBack) {
   BlockExecutor();
-  Handle({Compute("c0", "fail", {Value::String("boom")}),
-          Compute("c1", "inc", {Value::Ref("c0")}, 0, {Loc("c0", {})}),
-          Compute("c2", "inc", {Value::Ref("c1")}, 0, {Loc("c1", {})})});
+  SendChain(Compute("c0", "fail", {Value::String("boom")}));
   Release();
   std::vector<v1::WorkerMessage> m = sink_.WaitFor(4);
   ASSERT_EQ(m.size(), 4u);
