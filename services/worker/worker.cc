@@ -167,11 +167,26 @@ void Worker::AcceptTask(v1::ComputeTask* command, Outcome* out) {
       missing.push_back(std::move(dep));
     }
   }
-  // An input this worker was computing may have finished since the lookup
-  // above (the store's lock is taken after the task table's).
+  absl::flat_hash_map<absl::string_view, const v1::KeyLocation*> locations;
+  if (!missing.empty()) {
+    for (const v1::KeyLocation& loc : command->who_has()) locations.emplace(loc.key(), &loc);
+  }
+  auto location = [&locations](const std::string& dep) -> const v1::KeyLocation* {
+    auto it = locations.find(dep);
+    return it == locations.end() ? nullptr : it->second;
+  };
+  // No worker holds it yet: this worker may be computing it (a chain's
+  // next task sent ahead of its input).
+  auto no_holder = [&location](const std::string& dep) {
+    const v1::KeyLocation* loc = location(dep);
+    return loc == nullptr || loc->workers_size() == 0;
+  };
+  // An input with no holder that this worker was computing may have
+  // finished since the lookup above (the store's lock is taken after the
+  // task table's). Inputs held elsewhere are fetched without a second look.
   for (auto m = missing.begin(); m != missing.end();) {
     std::shared_ptr<const Value> now_held;
-    if (!tasks_.contains(*m)) now_held = store_->Get(*m);
+    if (no_holder(*m) && !tasks_.contains(*m)) now_held = store_->Get(*m);
     if (now_held == nullptr) {
       ++m;
       continue;
@@ -188,12 +203,8 @@ void Worker::AcceptTask(v1::ComputeTask* command, Outcome* out) {
   record.state = TaskState::kWaiting;
   stats_->Add(stats_->waiting, 1);
   task->missing = static_cast<int>(missing.size());
-  absl::flat_hash_map<absl::string_view, const v1::KeyLocation*> locations;
-  for (const v1::KeyLocation& loc : command->who_has()) locations.emplace(loc.key(), &loc);
   for (std::string& dep : missing) {
-    auto loc = locations.find(dep);
-    const bool no_holder = loc == locations.end() || loc->second->workers_size() == 0;
-    if (no_holder && tasks_.contains(dep)) {
+    if (no_holder(dep) && tasks_.contains(dep)) {
       local_waiters_[dep].push_back(FetchWaiter{key, task->id});
       continue;
     }
@@ -202,9 +213,9 @@ void Worker::AcceptTask(v1::ComputeTask* command, Outcome* out) {
     if (!new_fetch) continue;  // already on its way for another task
     FetchRequest request;
     // No location: the fetch fails at once and the task gets MissingData.
-    if (loc != locations.end()) {
-      request.holders.assign(loc->second->workers().begin(), loc->second->workers().end());
-      request.nbytes = loc->second->nbytes();
+    if (const v1::KeyLocation* loc = location(dep)) {
+      request.holders.assign(loc->workers().begin(), loc->workers().end());
+      request.nbytes = loc->nbytes();
     }
     request.key = std::move(dep);
     out->fetches.push_back(std::move(request));
